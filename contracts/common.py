@@ -1,0 +1,123 @@
+"""Vocabulary shared by events, commands, policy and the HTTP API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_chars(value: str) -> str:
+    # Postgres jsonb refuses NUL, and no legitimate form field carries control characters.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(_no_control_chars)]
+ShortText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Nip = Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tier(StrEnum):
+    UNIT_HEAD = "UNIT_HEAD"
+    OPD_HEAD = "OPD_HEAD"
+    PPK = "PPK"
+
+
+class RequestKind(StrEnum):
+    WFH = "WFH"
+    WFA = "WFA"
+    CUTI_TAHUNAN = "CUTI_TAHUNAN"
+    CUTI_SAKIT = "CUTI_SAKIT"
+    CUTI_ALASAN_PENTING = "CUTI_ALASAN_PENTING"
+    CUTI_BESAR = "CUTI_BESAR"
+    CUTI_MELAHIRKAN = "CUTI_MELAHIRKAN"
+
+    @property
+    def is_flexible_work(self) -> bool:
+        return self in (RequestKind.WFH, RequestKind.WFA)
+
+    @property
+    def is_leave(self) -> bool:
+        return not self.is_flexible_work
+
+
+class EmployeeType(StrEnum):
+    PNS = "PNS"
+    PPPK = "PPPK"
+    PPPK_PW = "PPPK_PW"
+
+
+class OpdClass(StrEnum):
+    VITAL = "vital"
+    DIRECT_SERVICE = "direct_service"
+    SUPPORT = "support"
+
+
+class Role(StrEnum):
+    UNIT_HEAD = "unit_head"
+    OPD_HEAD = "opd_head"
+    PPK = "ppk"
+    ADMIN = "admin"
+    INSPECTOR = "inspector"
+
+
+class RequestStatus(StrEnum):
+    PENDING = "PENDING"
+    RETURNED = "RETURNED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (RequestStatus.REJECTED, RequestStatus.CANCELLED, RequestStatus.EXPIRED)
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+
+
+class Location(Frozen):
+    text: ShortText
+    country: CountryCode = "ID"
+
+    @property
+    def abroad(self) -> bool:
+        return self.country != "ID"
+
+
+class PolicyRef(Frozen):
+    """The exact pack a request was judged by."""
+
+    id: str
+    version: str
+    sha256: str
+
+
+class Citation(Frozen):
+    """The clause that caused a route step, a constraint or a refusal."""
+
+    pack_id: str
+    pack_version: str
+    rule_id: str
+    source: str = Field(description="The legal instrument, e.g. 'SE Wali Kota Kendari No. 100.3.4.3/4526 Tahun 2025'.")
+    clause: str = Field(description="What the clause says, in Bahasa Indonesia.")
+
+
+DateList = Annotated[list[date], Field(min_length=1, max_length=31)]

@@ -1,0 +1,398 @@
+"""The event envelope and every event type Lentur records.
+
+Events are facts: they are never updated or deleted. A payload model's `schema_version` is bumped when its
+shape changes, and an upcaster in `contracts.upcasting` lifts old payloads when they are read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.common import (
+    Citation,
+    DecisionKind,
+    PolicyRef,
+    RequestKind,
+    Tier,
+)
+from contracts.evaluation import (
+    ApprovalTimers,
+    LeaveDebit,
+    Obligation,
+    RouteStep,
+    UnitDailyCap,
+)
+
+ClockMode = Literal["real", "simulated"]
+SYSTEM_ACTOR = "system"
+
+
+class EventEnvelope(BaseModel):
+    """One stored event, exactly as an inspector sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID
+    stream_id: str
+    version: int
+    position: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime | None = None
+    actor: str
+    on_behalf_of: str | None = None
+    correlation_id: str
+    causation_id: str | None = None
+    policy: PolicyRef | None = None
+    clock: ClockMode = "real"
+    payload: dict[str, Any]
+    content_hash: str
+    prev_hash: str | None
+    hash: str
+    chain_hash: str
+
+
+class Sealed(BaseModel):
+    """Personal data encrypted under a per-person key; destroying the key erases it without touching hashes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kid: str
+    nonce: str
+    ct: str
+
+
+class EventPayload(BaseModel):
+    """Base of every typed payload. `TYPE` is the stored `type`; `SCHEMA_VERSION` its current shape."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+
+class RequestSubmitted(EventPayload):
+    TYPE = "RequestSubmitted"
+    request_id: UUID
+    requester_nip: str
+    requester_name: str
+    region: str
+    opd_code: str
+    unit_code: str
+    kind: RequestKind
+    dates: list[date]
+    country: str | None = None
+    personal: Sealed | None = Field(default=None, description="reason, work plan and location text, sealed")
+    body_sha256: str
+    idempotency_key_sha256: str | None = None
+
+
+class RouteDetermined(EventPayload):
+    TYPE = "RouteDetermined"
+    request_id: UUID
+    round: int = 1
+    timezone: str
+    route: list[RouteStep]
+    caps: list[UnitDailyCap] = Field(default_factory=list)
+    leave_debit: LeaveDebit | None = None
+    obligations: list[Obligation] = Field(default_factory=list)
+    timers: ApprovalTimers = ApprovalTimers()
+    resubmit_from: Literal["first_tier", "returning_tier"] = "first_tier"
+    working_days: int = 0
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class TaskAssigned(EventPayload):
+    TYPE = "TaskAssigned"
+    task_id: str
+    request_id: UUID
+    round: int
+    step: int
+    tier: Tier
+    action: Literal["recommend", "approve"] = "approve"
+    assignee_nip: str
+    assignee_name: str | None = None
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+
+
+class TaskReminded(EventPayload):
+    TYPE = "TaskReminded"
+    task_id: str
+    request_id: UUID
+    assignee_nip: str
+    reminder: int = 1
+
+
+class TaskEscalated(EventPayload):
+    TYPE = "TaskEscalated"
+    task_id: str
+    request_id: UUID
+    tier: Tier
+    from_nip: str
+    to_nip: str
+    to_tier: Tier
+    reason: str
+    citation: Citation | None = None
+
+
+class DecisionRecorded(EventPayload):
+    TYPE = "DecisionRecorded"
+    task_id: str
+    request_id: UUID
+    round: int
+    step: int
+    tier: Tier
+    decision: DecisionKind
+    comment: str | None = None
+
+
+class RequestReturned(EventPayload):
+    TYPE = "RequestReturned"
+    request_id: UUID
+    round: int
+    tier: Tier
+    comment: str
+
+
+class RequestResubmitted(EventPayload):
+    TYPE = "RequestResubmitted"
+    request_id: UUID
+    round: int
+    dates: list[date]
+    country: str | None = None
+    personal: Sealed | None = None
+    body_sha256: str
+
+
+class RequestApproved(EventPayload):
+    TYPE = "RequestApproved"
+    request_id: UUID
+    round: int
+    final_tier: Tier
+
+
+class RequestRejected(EventPayload):
+    TYPE = "RequestRejected"
+    request_id: UUID
+    round: int
+    tier: Tier | None = None
+    code: str = "rejected_by_approver"
+    reason: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class RequestCancelled(EventPayload):
+    TYPE = "RequestCancelled"
+    request_id: UUID
+    round: int
+    after_approval: bool = False
+    reason: str | None = None
+
+
+class RequestExpired(EventPayload):
+    TYPE = "RequestExpired"
+    request_id: UUID
+    round: int
+    first_day: date
+
+
+# --- quotas and balances -----------------------------------------------------------------------------
+
+
+class QuotaReserved(EventPayload):
+    """A slot taken from a counted resource: a unit's daily cap, or annual-leave days."""
+
+    TYPE = "QuotaReserved"
+    quota: str = Field(description="e.g. 'unit-cap:<unit>:<date>' or 'annual-leave:<nip>:<year>'")
+    request_id: UUID
+    amount: int
+    used_after: int
+    limit: int
+    citation: Citation | None = None
+
+
+class QuotaReleased(EventPayload):
+    TYPE = "QuotaReleased"
+    quota: str
+    request_id: UUID
+    amount: int
+    used_after: int
+    limit: int
+    reason: str
+
+
+class QuotaConsumed(EventPayload):
+    """Reserved annual leave becomes taken leave when the request is approved."""
+
+    TYPE = "QuotaConsumed"
+    quota: str
+    request_id: UUID
+    amount: int
+
+
+# --- duties during approved days ---------------------------------------------------------------------
+
+
+class CheckInRecorded(EventPayload):
+    TYPE = "CheckInRecorded"
+    request_id: UUID
+    day: date
+    window: str
+    late: bool = False
+    location: Sealed | None = None
+
+
+class ActivityReportSubmitted(EventPayload):
+    TYPE = "ActivityReportSubmitted"
+    request_id: UUID
+    day: date | None
+    report_kind: Literal["activity", "performance"]
+    late: bool = False
+    text: Sealed | None = None
+    attachment_sha256: str | None = None
+    attachment_name: str | None = None
+
+
+class ComplianceMissed(EventPayload):
+    TYPE = "ComplianceMissed"
+    request_id: UUID
+    requester_nip: str
+    day: date
+    duty: str
+    superior_nip: str
+    task_id: str
+    citation: Citation | None = None
+
+
+class ComplianceAcknowledged(EventPayload):
+    TYPE = "ComplianceAcknowledged"
+    request_id: UUID
+    task_id: str
+    comment: str | None = None
+
+
+# --- delegation, directory, policy -------------------------------------------------------------------
+
+
+class DelegationGranted(EventPayload):
+    TYPE = "DelegationGranted"
+    delegation_id: UUID
+    holder_nip: str
+    delegate_nip: str
+    tiers: list[Tier]
+    valid_from: datetime
+    valid_to: datetime
+
+
+class DelegationRevoked(EventPayload):
+    TYPE = "DelegationRevoked"
+    delegation_id: UUID
+    holder_nip: str
+    delegate_nip: str
+
+
+class DirectoryImported(EventPayload):
+    TYPE = "DirectoryImported"
+    sha256: str
+    rows: int
+    people: list[dict[str, Any]]
+    added: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+
+
+class PolicyPackPublished(EventPayload):
+    TYPE = "PolicyPackPublished"
+    pack_id: str
+    version: str
+    sha256: str
+    region: str | None
+    text: str
+
+
+class CheckpointSigned(EventPayload):
+    TYPE = "CheckpointSigned"
+    up_to_position: int
+    chain_hash: str
+    key_id: str
+    public_key: str
+    signature: str
+
+
+class DocumentIssued(EventPayload):
+    TYPE = "DocumentIssued"
+    document_id: str
+    request_id: UUID
+    kind: str
+    number: str
+    sha256: str
+    signer_nip: str
+    signer_name: str
+    signer_title: str
+    on_behalf_of: str | None = None
+
+
+class DocumentRevoked(EventPayload):
+    TYPE = "DocumentRevoked"
+    document_id: str
+    request_id: UUID
+    reason: str
+
+
+class PersonalDataErased(EventPayload):
+    """Keys destroyed after retention; the ciphertext stays so every hash still verifies."""
+
+    TYPE = "PersonalDataErased"
+    key_ids: list[str]
+    reason: str
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    cls.TYPE: cls
+    for cls in (
+        RequestSubmitted,
+        RouteDetermined,
+        TaskAssigned,
+        TaskReminded,
+        TaskEscalated,
+        DecisionRecorded,
+        RequestReturned,
+        RequestResubmitted,
+        RequestApproved,
+        RequestRejected,
+        RequestCancelled,
+        RequestExpired,
+        QuotaReserved,
+        QuotaReleased,
+        QuotaConsumed,
+        CheckInRecorded,
+        ActivityReportSubmitted,
+        ComplianceMissed,
+        ComplianceAcknowledged,
+        DelegationGranted,
+        DelegationRevoked,
+        DirectoryImported,
+        PolicyPackPublished,
+        CheckpointSigned,
+        DocumentIssued,
+        DocumentRevoked,
+        PersonalDataErased,
+    )
+}
+
+
+def request_stream(request_id: UUID | str) -> str:
+    return f"request-{request_id}"
+
+
+def parse_payload(event_type: str, payload: dict[str, Any]) -> EventPayload:
+    """Typed view of a stored payload (after upcasting)."""
+    return EVENT_TYPES[event_type].model_validate(payload)

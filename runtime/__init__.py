@@ -1,0 +1,1 @@
+"""Process-wide plumbing: settings, the one clock, structured logging, telemetry."""

@@ -1,0 +1,72 @@
+"""All configuration, read once from the environment (LENTUR_*) by the composition root."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "lentur-development-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LENTUR_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    state_dir: Path = Path(".lentur")
+
+    database_url: str | None = None
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_statement_timeout_ms: int = 15000
+    db_lock_timeout_ms: int = 5000
+
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = "lentur-approvals"
+
+    nats_url: str | None = None
+    nats_stream: str = "LENTUR_EVENTS"
+    nats_subject_prefix: str = "lentur.events"
+    nats_duplicate_window_seconds: int = 3600
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_base_url: str | None = None
+
+    dev_auth: bool = False
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_ttl_seconds: int = 8 * 3600
+
+    simulated_now: datetime | None = None
+    simulated_anchor: datetime | None = None
+
+    read_your_writes_timeout_seconds: float = 10.0
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.dev_auth:
+            problems.append("LENTUR_DEV_AUTH must be off in production")
+        if self.simulated_now is not None:
+            problems.append("a simulated clock (LENTUR_SIMULATED_NOW) is refused in production")
+        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET or len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("LENTUR_JWT_SECRET must be set to a secret of at least 32 characters")
+        for name in ("database_url", "temporal_address", "nats_url"):
+            if not getattr(self, name):
+                problems.append(f"LENTUR_{name.upper()} is required in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise RuntimeError(f"LENTUR_{name.upper()} is not set (start the stack with `lentur up`)")
+        return str(value)
