@@ -120,4 +120,4 @@ class Citation(Frozen):
     clause: str = Field(description="What the clause says, in Bahasa Indonesia.")
 
 
-DateList = Annotated[list[date], Field(min_length=1, max_length=31)]
+DateList = Annotated[list[date], Field(min_length=1, max_length=92)]

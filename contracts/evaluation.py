@@ -53,6 +53,9 @@ class RouteStep(Frozen):
     tier: Tier
     approver_nip: Nip = Field(description="holder of the post; a Plt/Plh or delegate acts on their behalf")
     approver_name: str
+    on_behalf_of: Nip | None = Field(
+        default=None, description="set when the post is vacant and approver_nip is the Plt acting for this NIP"
+    )
     action: Literal["recommend", "approve"] = "approve"
     citation: Citation
 
