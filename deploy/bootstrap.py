@@ -98,13 +98,24 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         await pool.close()
 
 
-async def run_api(settings: Settings, stop: asyncio.Event, *, host: str | None = None, port: int | None = None,
-                  ready: asyncio.Event | None = None) -> None:
+async def run_api(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
     async with api_container(settings) as container:
         app = create_app(container)
         config = uvicorn.Config(
-            app, host=host or settings.http_host, port=port or settings.http_port, log_config=None,
-            access_log=False, lifespan="off", timeout_graceful_shutdown=5,
+            app,
+            host=host or settings.http_host,
+            port=port or settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
@@ -138,16 +149,22 @@ class ProjectorHandles:
     relay: OutboxRelay
 
 
-async def run_projector(settings: Settings, stop: asyncio.Event, *, ready: asyncio.Event | None = None,
-                        handles: list[ProjectorHandles] | None = None) -> None:
+async def run_projector(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+    handles: list[ProjectorHandles] | None = None,
+) -> None:
     """The outbox relay, and the read-model projection fed by a durable JetStream consumer."""
     pool = await open_pool(settings, name="projector")
     store = PostgresEventStore(pool)
     runner = ProjectionRunner(pool, store, ReadModelProjection())
     stream = events_stream(settings.nats_stream, settings.nats_subject_prefix, settings.nats_duplicate_window_seconds)
     broker = NatsBroker(settings.require("nats_url"), logger=None)
-    relay = OutboxRelay(settings.require("database_url"), store, broker, stream=stream,
-                        prefix=settings.nats_subject_prefix)
+    relay = OutboxRelay(
+        settings.require("database_url"), store, broker, stream=stream, prefix=settings.nats_subject_prefix
+    )
     inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
 
     @broker.subscriber(

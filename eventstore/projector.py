@@ -22,10 +22,13 @@ log = structlog.get_logger(__name__)
 PROJECTION_CHANNEL = "lentur_projection"
 
 
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
 class Projection(Protocol):
     name: str
 
-    async def apply_batch(self, conn: asyncpg.Connection, events: list[EventEnvelope]) -> None: ...
+    async def apply_batch(self, conn: Connection, events: list[EventEnvelope]) -> None: ...
 
 
 class ProjectionRunner:
@@ -54,9 +57,7 @@ class ProjectionRunner:
                 self.name,
             )
             checkpoint = int(
-                await conn.fetchval(
-                    "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", self.name
-                )
+                await conn.fetchval("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", self.name)
             )
             by_position = {e.position: e for e in delivered if e.position > checkpoint}
             self.duplicates_skipped += len(delivered) - len(by_position)
@@ -71,9 +72,7 @@ class ProjectionRunner:
             if [e.position for e in events] != list(range(checkpoint + 1, highest + 1)):
                 raise RuntimeError(f"{self.name}: store has no events between {checkpoint} and {highest}")
             await self.projection.apply_batch(conn, events)
-            await conn.execute(
-                "UPDATE projection_checkpoints SET position = $2 WHERE name = $1", self.name, highest
-            )
+            await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", self.name, highest)
             await conn.execute("SELECT pg_notify($1, $2)", PROJECTION_CHANNEL, f"{self.name}:{highest}")
             self.applied += len(events)
             return highest

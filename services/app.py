@@ -20,7 +20,9 @@ from services.system.api import router as system_router
 
 HTTP_REQUESTS = Counter("lentur_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "lentur_http_request_seconds", "HTTP latency", ["method", "route"],
+    "lentur_http_request_seconds",
+    "HTTP latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 MAX_JSON_BODY = 256 * 1024

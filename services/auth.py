@@ -58,7 +58,11 @@ class TokenService:
     def subject(self, token: str) -> str:
         try:
             claims = jwt.decode(
-                token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "sub"]}
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Problem(401, "token_expired", "Token sudah kedaluwarsa; silakan masuk kembali.") from exc

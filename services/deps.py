@@ -26,7 +26,9 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def get_principal(
-    request: Request, c: ContainerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    c: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
     if not token:

@@ -14,7 +14,9 @@ from services.container import Container
 _INTERIM_ZONES = {"pesisir-barat": "Asia/Jakarta"}
 
 
-async def judge(c: Container, person: Person, body: SubmitRequestIn, pinned: dict[str, Any] | None = None) -> Evaluation:
+async def judge(
+    c: Container, person: Person, body: SubmitRequestIn, pinned: dict[str, Any] | None = None
+) -> Evaluation:
     directory = await c.reads.directory()
     usage = await c.reads.usage_for(person, list(body.dates))
     draft = RequestDraft(
@@ -22,5 +24,4 @@ async def judge(c: Container, person: Person, body: SubmitRequestIn, pinned: dic
     )
     zone = ZoneInfo(_INTERIM_ZONES.get(person.region, "Asia/Makassar"))
     today = c.clock.now().astimezone(zone).date()
-    return interim.evaluate(packs=c.packs, requester=person, draft=draft, directory=directory, usage=usage,
-                            today=today)
+    return interim.evaluate(packs=c.packs, requester=person, draft=draft, directory=directory, usage=usage, today=today)

@@ -46,7 +46,11 @@ class PersonalDataVault:
             await self.pool.execute(
                 "INSERT INTO subject_keys (kid, nip, purpose, period, wrapped_key) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (kid) DO NOTHING",
-                kid, nip, purpose, period, wrapped,
+                kid,
+                nip,
+                purpose,
+                period,
+                wrapped,
             )
         row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
         if row is None or row["wrapped_key"] is None:
@@ -77,8 +81,9 @@ class PersonalDataVault:
         key = await self._key(sealed.kid, create=False)
         if key is None:
             return None
-        plaintext = AESGCM(key).decrypt(base64.b64decode(sealed.nonce), base64.b64decode(sealed.ct),
-                                        sealed.kid.encode())
+        plaintext = AESGCM(key).decrypt(
+            base64.b64decode(sealed.nonce), base64.b64decode(sealed.ct), sealed.kid.encode()
+        )
         data: dict[str, Any] = json.loads(plaintext)
         return data
 
@@ -95,6 +100,7 @@ class PersonalDataVault:
     async def expired_keys(self, purpose: str, before_period: str) -> list[str]:
         rows = await self.pool.fetch(
             "SELECT kid FROM subject_keys WHERE purpose = $1 AND period < $2 AND destroyed_at IS NULL ORDER BY kid",
-            purpose, before_period,
+            purpose,
+            before_period,
         )
         return [r["kid"] for r in rows]

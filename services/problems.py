@@ -53,7 +53,9 @@ class Problem(Exception):
         return body
 
 
-def problem_response(problem: Problem, instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    problem: Problem, instance: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 

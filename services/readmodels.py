@@ -15,7 +15,12 @@ from contracts.directory import Person
 from contracts.evaluation import UsageSnapshot
 from policy.directory import DirectoryIndex
 
-ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+ZONE_LABELS = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
 
 
 def person_from_row(row: asyncpg.Record | dict[str, Any]) -> Person:
@@ -79,14 +84,18 @@ class ReadModels:
     async def requests_of(self, nip: str, limit: int = 200) -> list[asyncpg.Record]:
         return list(
             await self.pool.fetch(
-                "SELECT * FROM rm_requests WHERE requester_nip = $1 ORDER BY submitted_at DESC LIMIT $2", nip, limit
+                "SELECT * FROM rm_requests WHERE requester_nip = $1 ORDER BY submitted_at DESC LIMIT $2",
+                nip,
+                limit,
             )
         )
 
     async def requests_in_region(self, region: str, limit: int = 200) -> list[asyncpg.Record]:
         return list(
             await self.pool.fetch(
-                "SELECT * FROM rm_requests WHERE region = $1 ORDER BY submitted_at DESC LIMIT $2", region, limit
+                "SELECT * FROM rm_requests WHERE region = $1 ORDER BY submitted_at DESC LIMIT $2",
+                region,
+                limit,
             )
         )
 
@@ -95,7 +104,8 @@ class ReadModels:
 
     async def task_people(self, request_id: UUID) -> set[str]:
         rows = await self.pool.fetch(
-            "SELECT assignee_nip, escalated_to, actor, on_behalf_of FROM rm_tasks WHERE request_id = $1", request_id
+            "SELECT assignee_nip, escalated_to, actor, on_behalf_of FROM rm_tasks WHERE request_id = $1",
+            request_id,
         )
         found: set[str] = set()
         for r in rows:
@@ -142,8 +152,14 @@ class ReadModels:
             c = counts[day]
             away = c["WFH"] + c["WFA"] + c["CUTI"]
             result.append(
-                {"date": day, "unit_size": unit_size, "WFO": max(0, unit_size - away), "WFH": c["WFH"],
-                 "WFA": c["WFA"], "CUTI": c["CUTI"]}
+                {
+                    "date": day,
+                    "unit_size": unit_size,
+                    "WFO": max(0, unit_size - away),
+                    "WFH": c["WFH"],
+                    "WFA": c["WFA"],
+                    "CUTI": c["CUTI"],
+                }
             )
         return result
 
@@ -164,8 +180,8 @@ class ReadModels:
             days,
         )
         own = await self.pool.fetch(
-            "SELECT kind, dates, status FROM rm_requests WHERE requester_nip = $1 AND status IN ('APPROVED', 'PENDING', "
-            "'RETURNED')",
+            "SELECT kind, dates, status FROM rm_requests "
+            "WHERE requester_nip = $1 AND status IN ('APPROVED', 'PENDING', 'RETURNED')",
             person.nip,
         )
         approved: dict[date, RequestKind] = {}

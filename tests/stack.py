@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 
-from deploy.bootstrap import ProjectorHandles, api_container, prepare_database, run_api, run_projector, run_worker
+from deploy.bootstrap import (
+    ProjectorHandles,
+    api_container,
+    prepare_database,
+    run_api,
+    run_projector,
+    run_worker,
+)
 from deploy.infra import InfraAddresses
 from deploy.processes import free_port
 from runtime.settings import Settings
@@ -71,8 +78,12 @@ class RunningStack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    infra: InfraAddresses, database_url: str, *, simulated_now: datetime | None = DEMO_NOW,
-    directory: str | None = None, **overrides: Any,
+    infra: InfraAddresses,
+    database_url: str,
+    *,
+    simulated_now: datetime | None = DEMO_NOW,
+    directory: str | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[RunningStack]:
     port = free_port()
     settings = Settings(

@@ -30,7 +30,12 @@ async def connect_temporal(address: str, namespace: str = "default") -> Client:
 
 
 def build_worker(
-    client: Client, task_queue: str, store: PostgresEventStore, pool: asyncpg.Pool, *, max_concurrent: int = 200
+    client: Client,
+    task_queue: str,
+    store: PostgresEventStore,
+    pool: asyncpg.Pool,
+    *,
+    max_concurrent: int = 200,
 ) -> Worker:
     activities = ApprovalActivities(store, pool)
     return Worker(
@@ -39,6 +44,6 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[activities.append_events, activities.apply_quotas, activities.escalation_target],
         workflow_runner=sandbox_runner(),
-                max_concurrent_activities=max_concurrent,
+        max_concurrent_activities=max_concurrent,
         max_concurrent_workflow_tasks=max_concurrent,
     )

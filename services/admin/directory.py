@@ -54,8 +54,11 @@ async def import_directory(
         return DirectoryImportOut(sha256=sha, rows=file_rows, added=0, changed=0, removed=0, unchanged=True)
     if allowed_regions is not None and not changed_regions <= allowed_regions:
         foreign = sorted(changed_regions - allowed_regions)
-        raise Problem(403, "region_forbidden", "Anda hanya dapat mengubah pegawai wilayah sendiri; "
-                                               f"berkas mengubah: {', '.join(foreign)}.")
+        raise Problem(
+            403,
+            "region_forbidden",
+            f"Anda hanya dapat mengubah pegawai wilayah sendiri; berkas mengubah: {', '.join(foreign)}.",
+        )
     people = tuple(p for p in people if p.region in changed_regions)
     current = {nip: p for nip, p in current.items() if p.region in changed_regions}
     incoming = {p.nip: p for p in people}
@@ -63,11 +66,19 @@ async def import_directory(
     removed = sorted(set(current) - set(incoming))
     changed = sorted(n for n in set(incoming) & set(current) if incoming[n] != current[n])
     payload = DirectoryImported(
-        sha256=sha, rows=len(people), people=[p.model_dump(mode="json") for p in people],
-        added=added, changed=changed, removed=removed,
+        sha256=sha,
+        rows=len(people),
+        people=[p.model_dump(mode="json") for p in people],
+        added=added,
+        changed=changed,
+        removed=removed,
     )
     event = NewEvent.of(
-        payload, event_id=uuid.uuid4(), stream_id=DIRECTORY_STREAM, occurred_at=c.clock.now(), actor=actor,
+        payload,
+        event_id=uuid.uuid4(),
+        stream_id=DIRECTORY_STREAM,
+        occurred_at=c.clock.now(),
+        actor=actor,
         correlation_id=str(structlog.contextvars.get_contextvars().get("correlation_id") or uuid.uuid4().hex),
         clock=c.clock.mode,
     )
@@ -75,5 +86,12 @@ async def import_directory(
     position = appended[-1].position
     await c.waiter.wait_for(position, timeout=c.settings.read_your_writes_timeout_seconds)
     log.info("directory_imported", rows=len(people), added=len(added), changed=len(changed), removed=len(removed))
-    return DirectoryImportOut(sha256=sha, rows=file_rows, added=len(added), changed=len(changed),
-                              removed=len(removed), unchanged=False, position=position)
+    return DirectoryImportOut(
+        sha256=sha,
+        rows=file_rows,
+        added=len(added),
+        changed=len(changed),
+        removed=len(removed),
+        unchanged=False,
+        position=position,
+    )

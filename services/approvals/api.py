@@ -7,7 +7,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 
-from contracts.api import BulkDecisionIn, BulkDecisionOut, DecisionIn, DelegationIn, DelegationOut, RequestOut, TaskListOut
+from contracts.api import (
+    BulkDecisionIn,
+    BulkDecisionOut,
+    DecisionIn,
+    DelegationIn,
+    DelegationOut,
+    RequestOut,
+    TaskListOut,
+)
 from services.approvals import commands
 from services.deps import ContainerDep, PrincipalDep
 

@@ -58,8 +58,9 @@ async def authority_for(c: Container, me: Principal, task: Any) -> tuple[str | N
     return None, "none"
 
 
-async def decide(c: Container, me: Principal, task_id: str, body: DecisionIn,
-                 idempotency_key: str | None = None) -> RequestOut:
+async def decide(
+    c: Container, me: Principal, task_id: str, body: DecisionIn, idempotency_key: str | None = None
+) -> RequestOut:
     task = await c.reads.task(task_id)
     if task is None:
         raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
@@ -102,16 +103,22 @@ async def decide_many(c: Container, me: Principal, body: BulkDecisionIn) -> Bulk
             view = await decide(c, me, item.task_id, DecisionIn(decision=item.decision, comment=item.comment))
             return BulkItemResult(task_id=item.task_id, ok=True, status=200, request=view)
         except Problem as problem:
-            return BulkItemResult(task_id=item.task_id, ok=False, status=problem.status, code=problem.code,
-                                  detail=problem.detail)
+            return BulkItemResult(
+                task_id=item.task_id,
+                ok=False,
+                status=problem.status,
+                code=problem.code,
+                detail=problem.detail,
+            )
 
     results = list(await asyncio.gather(*(one(item) for item in body.items)))
     ok = sum(1 for r in results if r.ok)
     return BulkDecisionOut(results=results, succeeded=ok, failed=len(results) - ok)
 
 
-async def inbox(c: Container, me: Principal, *, kind: str | None = None, day: str | None = None,
-                unit: str | None = None) -> list[TaskOut]:
+async def inbox(
+    c: Container, me: Principal, *, kind: str | None = None, day: str | None = None, unit: str | None = None
+) -> list[TaskOut]:
     now = c.clock.now()
     holders = {me.nip: "direct"}
     if me.person.acting_for:
@@ -126,8 +133,11 @@ async def inbox(c: Container, me: Principal, *, kind: str | None = None, day: st
     for t in rows:
         if t["requester_nip"] == me.nip:
             continue  # never offer someone their own request
-        via = "escalation" if t["escalated_to"] == me.nip and t["assignee_nip"] != me.nip else holders.get(
-            t["assignee_nip"], "direct")
+        via = (
+            "escalation"
+            if t["escalated_to"] == me.nip and t["assignee_nip"] != me.nip
+            else holders.get(t["assignee_nip"], "direct")
+        )
         if via == "delegation" and t["tier"] not in delegated_tiers.get(t["assignee_nip"], set()):
             continue
         if kind and t["kind"] != kind:
@@ -180,8 +190,13 @@ async def leave_balance(c: Container, nip: str, debit: dict[str, Any] | None) ->
     reserved = sum(r["days"] for r in rows if r["state"] == "reserved")
     used = sum(r["days"] for r in rows if r["state"] == "consumed")
     entitlement = int(debit["entitlement"])
-    return LeaveBalanceOut(year=year, entitlement=entitlement, reserved=reserved, used=used,
-                           available=entitlement - reserved - used)
+    return LeaveBalanceOut(
+        year=year,
+        entitlement=entitlement,
+        reserved=reserved,
+        used=used,
+        available=entitlement - reserved - used,
+    )
 
 
 async def grant_delegation(c: Container, me: Principal, body: DelegationIn) -> DelegationOut:
@@ -202,14 +217,25 @@ async def grant_delegation(c: Container, me: Principal, body: DelegationIn) -> D
         raise Problem(422, "invalid_period", "Masa delegasi harus berurutan dan paling lama satu tahun.")
     delegation_id = uuid.uuid4()
     payload = DelegationGranted(
-        delegation_id=delegation_id, holder_nip=holder.nip, delegate_nip=delegate.nip,
-        tiers=sorted(set(body.tiers)), valid_from=body.from_, valid_to=body.to,
+        delegation_id=delegation_id,
+        holder_nip=holder.nip,
+        delegate_nip=delegate.nip,
+        tiers=sorted(set(body.tiers)),
+        valid_from=body.from_,
+        valid_to=body.to,
     )
-    position = await _append_admin_event(c, me, f"delegation-{holder.nip}", payload,
-                                         on_behalf_of=holder.nip if holder.nip != me.nip else None)
+    position = await _append_admin_event(
+        c, me, f"delegation-{holder.nip}", payload, on_behalf_of=holder.nip if holder.nip != me.nip else None
+    )
     await c.waiter.wait_for(position, timeout=c.settings.read_your_writes_timeout_seconds)
-    return DelegationOut(id=delegation_id, holder_nip=holder.nip, delegate_nip=delegate.nip,
-                         tiers=[Tier(t) for t in payload.tiers], valid_from=body.from_, valid_to=body.to)
+    return DelegationOut(
+        id=delegation_id,
+        holder_nip=holder.nip,
+        delegate_nip=delegate.nip,
+        tiers=[Tier(t) for t in payload.tiers],
+        valid_from=body.from_,
+        valid_to=body.to,
+    )
 
 
 async def revoke_delegation(c: Container, me: Principal, delegation_id: UUID) -> None:
@@ -220,18 +246,26 @@ async def revoke_delegation(c: Container, me: Principal, delegation_id: UUID) ->
     same_region_admin = me.is_admin and holder is not None and holder.region == me.region
     if row["holder_nip"] != me.nip and not same_region_admin:
         raise Problem(403, "forbidden", "Hanya pemberi delegasi atau admin yang dapat mencabutnya.")
-    payload = DelegationRevoked(delegation_id=delegation_id, holder_nip=row["holder_nip"],
-                                delegate_nip=row["delegate_nip"])
+    payload = DelegationRevoked(
+        delegation_id=delegation_id, holder_nip=row["holder_nip"], delegate_nip=row["delegate_nip"]
+    )
     position = await _append_admin_event(c, me, f"delegation-{row['holder_nip']}", payload)
     await c.waiter.wait_for(position, timeout=c.settings.read_your_writes_timeout_seconds)
 
 
-async def _append_admin_event(c: Container, me: Principal, stream: str, payload: Any,
-                              on_behalf_of: str | None = None) -> int:
+async def _append_admin_event(
+    c: Container, me: Principal, stream: str, payload: Any, on_behalf_of: str | None = None
+) -> int:
     correlation = structlog.contextvars.get_contextvars().get("correlation_id") or uuid.uuid4().hex
     event = NewEvent.of(
-        payload, event_id=uuid.uuid4(), stream_id=stream, occurred_at=c.clock.now(), actor=me.nip,
-        on_behalf_of=on_behalf_of, correlation_id=str(correlation), clock=c.clock.mode,
+        payload,
+        event_id=uuid.uuid4(),
+        stream_id=stream,
+        occurred_at=c.clock.now(),
+        actor=me.nip,
+        on_behalf_of=on_behalf_of,
+        correlation_id=str(correlation),
+        clock=c.clock.mode,
     )
     appended = await c.store.append(AppendUnit([event]))
     return appended[-1].position

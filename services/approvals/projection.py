@@ -38,9 +38,7 @@ async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, even
     holders = sorted({e.payload["holder_nip"] for e in events if "holder_nip" in e.payload})
     if holders:
         await _load(conn, state["rm_people"], "nip = ANY($1::text[])", holders)
-    regions = sorted(
-        {p["region"] for e in events if e.type == "DirectoryImported" for p in e.payload["people"]}
-    )
+    regions = sorted({p["region"] for e in events if e.type == "DirectoryImported" for p in e.payload["people"]})
     if regions:
         await _load(conn, state["rm_people"], "region = ANY($1::text[])", regions)
 
@@ -66,10 +64,7 @@ async def upsert(conn: asyncpg.Connection, table: Table, rows: list[Row]) -> Non
     updates = ", ".join(f"{q} = EXCLUDED.{q}" for c, q in zip(columns, quoted, strict=True) if c not in table.key)
     conflict = ", ".join(table.key)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(quoted)}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({conflict}) {action}"
-    )
+    sql = f"INSERT INTO {table.name} ({', '.join(quoted)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}"
     await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
 
 

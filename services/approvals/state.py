@@ -317,8 +317,13 @@ class ApprovalState:
         if p["quota"].startswith("annual-leave:"):
             _, nip, year = p["quota"].split(":")
             self["rm_leave"].put(
-                {"nip": nip, "year": int(year), "request_id": UUID(p["request_id"]), "days": p["amount"],
-                 "state": "reserved"}
+                {
+                    "nip": nip,
+                    "year": int(year),
+                    "request_id": UUID(p["request_id"]),
+                    "days": p["amount"],
+                    "state": "reserved",
+                }
             )
 
     def _on_QuotaReleased(self, event: EventEnvelope, p: dict[str, Any]) -> None:

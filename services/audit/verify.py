@@ -56,7 +56,10 @@ class ChainVerifier:
             return
         if position != self._expected:
             kind = "deleted or missing" if position > self._expected else "duplicated or reordered"
-            self._fail(min(position, self._expected), f"position {self._expected} expected, found {position} ({kind})")
+            self._fail(
+                min(position, self._expected),
+                f"position {self._expected} expected, found {position} ({kind})",
+            )
             return
         self._expected += 1
         if content_hash(event) != event["content_hash"]:
@@ -75,8 +78,14 @@ class ChainVerifier:
             if event["prev_hash"] != head[1]:
                 self._fail(position, f"stream {stream}: link to the previous event is broken")
                 return
-        recomputed = event_hash(event["prev_hash"], event["content_hash"], stream, event["version"], position,
-                                event["recorded_at"])
+        recomputed = event_hash(
+            event["prev_hash"],
+            event["content_hash"],
+            stream,
+            event["version"],
+            position,
+            event["recorded_at"],
+        )
         if recomputed != event["hash"]:
             self._fail(position, "event hash does not match (version, position or recording time changed)")
             return

@@ -23,9 +23,7 @@ async def submit(body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep, key: 
 
 
 @router.get("", response_model=RequestListOut)
-async def list_requests(
-    c: ContainerDep, me: PrincipalDep, mine: Annotated[bool, Query()] = True
-) -> RequestListOut:
+async def list_requests(c: ContainerDep, me: PrincipalDep, mine: Annotated[bool, Query()] = True) -> RequestListOut:
     if mine or not (me.is_inspector or me.is_admin):
         rows = await c.reads.requests_of(me.nip)
     else:

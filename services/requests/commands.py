@@ -61,8 +61,11 @@ async def visible_request(c: Container, request_id: UUID, position: int, viewer:
 
 
 async def _seal_personal(c: Container, principal: Principal, body: SubmitRequestIn) -> Any:
-    data = {"reason": body.reason, "work_plan": body.work_plan,
-            "location_text": body.location.text if body.location else None}
+    data = {
+        "reason": body.reason,
+        "work_plan": body.work_plan,
+        "location_text": body.location.text if body.location else None,
+    }
     return await c.vault.seal(principal.nip, "request", data, c.clock.now())
 
 
@@ -76,8 +79,11 @@ async def submit_request(
         first = await c.store.read_stream(request_stream(request_id))
         if first:
             if first[0].payload.get("body_sha256") != body_sha:
-                raise Problem(422, "idempotency_key_reused",
-                              "Idempotency-Key ini sudah dipakai untuk pengajuan dengan isi berbeda.")
+                raise Problem(
+                    422,
+                    "idempotency_key_reused",
+                    "Idempotency-Key ini sudah dipakai untuk pengajuan dengan isi berbeda.",
+                )
             return await visible_request(c, request_id, first[-1].position, principal)
     else:
         request_id = uuid.uuid4()
@@ -89,8 +95,13 @@ async def submit_request(
     inp = ApprovalInput(
         request_id=request_id,
         correlation_id=str(structlog.contextvars.get_contextvars().get("correlation_id") or request_id),
-        requester=RequesterRef(nip=person.nip, name=person.name, region=person.region, opd_code=person.opd_code,
-                               unit_code=person.unit_code),
+        requester=RequesterRef(
+            nip=person.nip,
+            name=person.name,
+            region=person.region,
+            opd_code=person.opd_code,
+            unit_code=person.unit_code,
+        ),
         kind=body.kind,
         dates=sorted(set(body.dates)),
         country=body.location.country if body.location else None,
@@ -113,7 +124,9 @@ async def submit_request(
     )
     try:
         snapshot: RequestSnapshot = await c.temporal.execute_update_with_start_workflow(
-            ApprovalWorkflow.submitted, start_workflow_operation=start, id=f"submitted-{request_id}",
+            ApprovalWorkflow.submitted,
+            start_workflow_operation=start,
+            id=f"submitted-{request_id}",
             result_type=RequestSnapshot,
         )
     except Exception as exc:
@@ -123,8 +136,13 @@ async def submit_request(
             raise
         snapshot = await c.temporal.get_workflow_handle(workflow_id).result(result_type=RequestSnapshot)
     if snapshot.refusal is not None and snapshot.status == "REFUSED":
-        raise Problem(422, snapshot.refusal.code, snapshot.refusal.message, title="Ditolak oleh kebijakan",
-                      citations=[ct.model_dump(mode="json") for ct in snapshot.refusal.citations])
+        raise Problem(
+            422,
+            snapshot.refusal.code,
+            snapshot.refusal.message,
+            title="Ditolak oleh kebijakan",
+            citations=[ct.model_dump(mode="json") for ct in snapshot.refusal.citations],
+        )
     log.info("request_submitted", kind=body.kind.value, status=snapshot.status)
     return await visible_request(c, request_id, snapshot.last_position, principal)
 
@@ -143,7 +161,8 @@ async def cancel_request(c: Container, principal: Principal, request_id: UUID, b
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id))
     try:
         snapshot: RequestSnapshot = await handle.execute_update(
-            ApprovalWorkflow.cancel, CancelCommand(actor=principal.nip, reason=body.reason),
+            ApprovalWorkflow.cancel,
+            CancelCommand(actor=principal.nip, reason=body.reason),
             result_type=RequestSnapshot,
         )
     except Exception as exc:
@@ -153,15 +172,16 @@ async def cancel_request(c: Container, principal: Principal, request_id: UUID, b
     return await visible_request(c, request_id, snapshot.last_position, principal)
 
 
-async def resubmit_request(
-    c: Container, principal: Principal, request_id: UUID, body: SubmitRequestIn
-) -> RequestOut:
+async def resubmit_request(c: Container, principal: Principal, request_id: UUID, body: SubmitRequestIn) -> RequestOut:
     row = await _owned(c, principal, request_id)
     if body.kind.value != row["kind"]:
         raise Problem(422, "kind_change_not_allowed", "Jenis pengajuan tidak dapat diubah saat diajukan ulang.")
     if row["status"] != "RETURNED":
-        raise Problem(409, "not_returned", f"Hanya pengajuan yang dikembalikan yang dapat diajukan ulang "
-                                           f"(status {row['status']}).")
+        raise Problem(
+            409,
+            "not_returned",
+            f"Hanya pengajuan yang dikembalikan yang dapat diajukan ulang (status {row['status']}).",
+        )
     evaluation = await judge(c, principal.person, body, pinned=row["policy"])
     if not evaluation.allowed:
         raise refusal_problem(evaluation)
@@ -181,4 +201,3 @@ async def resubmit_request(
     except Exception as exc:
         raise problem_from_update_error(exc) from exc
     return await visible_request(c, request_id, snapshot.last_position, principal)
-

@@ -23,8 +23,13 @@ async def dev_token(body: DevTokenIn, c: ContainerDep) -> TokenOut:
     if person is None:
         raise Problem(404, "unknown_nip", "NIP tidak ada di direktori.")
     token, expires = c.tokens.issue(person.nip)
-    return TokenOut(access_token=token, expires_at=expires, nip=person.nip, name=person.name,
-                    roles=sorted(r.value for r in person.roles))
+    return TokenOut(
+        access_token=token,
+        expires_at=expires,
+        nip=person.nip,
+        name=person.name,
+        roles=sorted(r.value for r in person.roles),
+    )
 
 
 @router.get("/healthz")

@@ -47,8 +47,14 @@ async def test_append_then_read_back_with_verifiable_hashes(store: PostgresEvent
         assert content_hash(fields) == event.content_hash
         assert event.prev_hash == previous_hash
         assert event.recorded_at is not None
-        expected = event_hash(previous_hash, event.content_hash, event.stream_id, event.version, event.position,
-                              event.recorded_at)
+        expected = event_hash(
+            previous_hash,
+            event.content_hash,
+            event.stream_id,
+            event.version,
+            event.position,
+            event.recorded_at,
+        )
         assert event.hash == expected
         assert event.chain_hash == chain_hash(previous_chain, event.hash, event.position)
         previous_hash, previous_chain = event.hash, event.chain_hash

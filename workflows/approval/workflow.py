@@ -18,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.common import DecisionKind, RequestStatus, Tier
     from contracts.evaluation import Evaluation, RouteStep
-    from contracts.zones import fixed_zone
     from contracts.events import (
         SYSTEM_ACTOR,
         DecisionRecorded,
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         TaskReminded,
         request_stream,
     )
+    from contracts.zones import fixed_zone
     from workflows.approval.models import (
         AppendRequest,
         AppendResult,
@@ -60,8 +60,16 @@ ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maxim
 
 
 class _Task:
-    def __init__(self, task_id: str, step: int, tier: Tier, assignee: str, assigned_at: datetime,
-                 remind_at: datetime | None, escalate_at: datetime | None) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        step: int,
+        tier: Tier,
+        assignee: str,
+        assigned_at: datetime,
+        remind_at: datetime | None,
+        escalate_at: datetime | None,
+    ) -> None:
         self.task_id = task_id
         self.step = step
         self.tier = tier
@@ -419,8 +427,11 @@ class ApprovalWorkflow:
 
     async def _expire(self) -> None:
         await self._emit(
-            (RequestExpired(request_id=self.inp.request_id, round=self.round, first_day=min(self.dates)),
-             SYSTEM_ACTOR, None)
+            (
+                RequestExpired(request_id=self.inp.request_id, round=self.round, first_day=min(self.dates)),
+                SYSTEM_ACTOR,
+                None,
+            )
         )
         self.status = RequestStatus.EXPIRED.value
         self.task = None
@@ -477,16 +488,32 @@ class ApprovalWorkflow:
             if cmd.decision == DecisionKind.REJECT:
                 await self._emit(
                     decided,
-                    (RequestRejected(request_id=self.inp.request_id, round=self.round, tier=task.tier,
-                                     reason=cmd.comment), cmd.actor, cmd.on_behalf_of),
+                    (
+                        RequestRejected(
+                            request_id=self.inp.request_id,
+                            round=self.round,
+                            tier=task.tier,
+                            reason=cmd.comment,
+                        ),
+                        cmd.actor,
+                        cmd.on_behalf_of,
+                    ),
                 )
                 self.status, self.task = RequestStatus.REJECTED.value, None
                 await self._release_held("ditolak")
             elif cmd.decision == DecisionKind.RETURN:
                 await self._emit(
                     decided,
-                    (RequestReturned(request_id=self.inp.request_id, round=self.round, tier=task.tier,
-                                     comment=cmd.comment or ""), cmd.actor, cmd.on_behalf_of),
+                    (
+                        RequestReturned(
+                            request_id=self.inp.request_id,
+                            round=self.round,
+                            tier=task.tier,
+                            comment=cmd.comment or "",
+                        ),
+                        cmd.actor,
+                        cmd.on_behalf_of,
+                    ),
                 )
                 self.status, self.task = RequestStatus.RETURNED.value, None
                 self.returned_at_step = task.step
@@ -513,8 +540,18 @@ class ApprovalWorkflow:
             )
             await self._emit(
                 decided,
-                (RequestRejected(request_id=self.inp.request_id, round=self.round, tier=task.tier,
-                                 code="unit_cap_reached", reason=message, citations=citations), SYSTEM_ACTOR, None),
+                (
+                    RequestRejected(
+                        request_id=self.inp.request_id,
+                        round=self.round,
+                        tier=task.tier,
+                        code="unit_cap_reached",
+                        reason=message,
+                        citations=citations,
+                    ),
+                    SYSTEM_ACTOR,
+                    None,
+                ),
             )
             self.status, self.task = RequestStatus.REJECTED.value, None
             self.refusal = Refused(code="unit_cap_reached", message=message, citations=citations)
@@ -523,8 +560,11 @@ class ApprovalWorkflow:
         self.held = [*self.held, *caps]
         await self._emit(
             decided,
-            (RequestApproved(request_id=self.inp.request_id, round=self.round, final_tier=task.tier),
-             SYSTEM_ACTOR, None),
+            (
+                RequestApproved(request_id=self.inp.request_id, round=self.round, final_tier=task.tier),
+                SYSTEM_ACTOR,
+                None,
+            ),
         )
         self.status, self.task = RequestStatus.APPROVED.value, None
         await self._quotas("consume", self._leave_claims(self.evaluation))
@@ -534,8 +574,12 @@ class ApprovalWorkflow:
     def _check_cancel(self, cmd: CancelCommand) -> None:
         if cmd.actor != self.inp.requester.nip:
             raise _fail("not_requester", "Hanya pengaju yang dapat membatalkan pengajuan ini.")
-        if self.status in (RequestStatus.REJECTED.value, RequestStatus.CANCELLED.value,
-                           RequestStatus.EXPIRED.value, "REFUSED"):
+        if self.status in (
+            RequestStatus.REJECTED.value,
+            RequestStatus.CANCELLED.value,
+            RequestStatus.EXPIRED.value,
+            "REFUSED",
+        ):
             raise _fail("not_cancellable", f"Pengajuan sudah selesai (status {self.status}).")
         if self.status == RequestStatus.APPROVED.value and self._now() >= self._first_day_starts():
             raise _fail(
@@ -549,8 +593,16 @@ class ApprovalWorkflow:
             self._check_cancel(cmd)
             after_approval = self.status == RequestStatus.APPROVED.value
             await self._emit(
-                (RequestCancelled(request_id=self.inp.request_id, round=self.round, after_approval=after_approval,
-                                  reason=cmd.reason), cmd.actor, None)
+                (
+                    RequestCancelled(
+                        request_id=self.inp.request_id,
+                        round=self.round,
+                        after_approval=after_approval,
+                        reason=cmd.reason,
+                    ),
+                    cmd.actor,
+                    None,
+                )
             )
             self.status, self.task = RequestStatus.CANCELLED.value, None
             await self._release_held("dibatalkan")
@@ -566,8 +618,10 @@ class ApprovalWorkflow:
         if cmd.actor != self.inp.requester.nip:
             raise _fail("not_requester", "Hanya pengaju yang dapat mengajukan ulang.")
         if self.status != RequestStatus.RETURNED.value:
-            raise _fail("not_returned", f"Hanya pengajuan yang dikembalikan yang dapat diajukan ulang "
-                                        f"(status {self.status}).")
+            raise _fail(
+                "not_returned",
+                f"Hanya pengajuan yang dikembalikan yang dapat diajukan ulang (status {self.status}).",
+            )
 
     @workflow.update
     async def resubmit(self, cmd: ResubmitCommand) -> RequestSnapshot:
@@ -592,9 +646,18 @@ class ApprovalWorkflow:
             self.dates = list(cmd.dates)
             assigned, task = self._assignment(start)
             await self._emit(
-                (RequestResubmitted(request_id=self.inp.request_id, round=self.round, dates=self.dates,
-                                    country=cmd.country, personal=cmd.personal, body_sha256=cmd.body_sha256),
-                 cmd.actor, None),
+                (
+                    RequestResubmitted(
+                        request_id=self.inp.request_id,
+                        round=self.round,
+                        dates=self.dates,
+                        country=cmd.country,
+                        personal=cmd.personal,
+                        body_sha256=cmd.body_sha256,
+                    ),
+                    cmd.actor,
+                    None,
+                ),
                 (self._route_determined(), SYSTEM_ACTOR, None),
                 (assigned, SYSTEM_ACTOR, None),
             )
