@@ -245,6 +245,8 @@ class AuditStreamOut(BaseModel):
     request_id: UUID
     stream_id: str
     events: list[AuditEventOut]
+    stream_ok: bool = Field(default=True, description="the stream's own hashes and links recompute")
+    first_bad_position: int | None = None
 
 
 class VerifyOut(BaseModel):
@@ -256,3 +258,95 @@ class VerifyOut(BaseModel):
     checkpoints_checked: int = 0
     head_position: int = 0
     head_chain_hash: str | None = None
+    last_checkpoint: dict[str, Any] | None = None
+    signers: list[dict[str, Any]] = Field(
+        default_factory=list, description="keys that signed checkpoints: key_id, public_key, trusted, checkpoints"
+    )
+    suspect_range: list[int] | None = Field(
+        default=None, description="positions a checkpoint mismatch points at: after the last good checkpoint"
+    )
+    redacted_events: int = 0
+    warnings: list[str] = Field(default_factory=list)
+
+
+class CheckpointOut(BaseModel):
+    position: int = Field(description="where the checkpoint event itself is in the log")
+    up_to_position: int
+    chain_hash: str
+    algorithm: str
+    key_id: str
+    public_key: str
+    signature: str
+    created: bool = Field(description="false when nothing happened since the previous checkpoint")
+
+
+class AuditKeyOut(BaseModel):
+    key_id: str
+    public_key: str
+    signing: bool = Field(description="the key this service signs checkpoints with now")
+
+
+class AuditKeysOut(BaseModel):
+    items: list[AuditKeyOut]
+
+
+class AuditIndexItemOut(BaseModel):
+    position: int
+    stream_id: str
+    type: str
+    actor: str
+    on_behalf_of: str | None
+    request_id: UUID | None
+    region: str | None
+    opd_code: str | None
+    subject_nip: str | None
+    occurred_at: datetime
+    occurred_at_local: str
+
+
+class AuditSearchOut(BaseModel):
+    items: list[AuditIndexItemOut]
+    next_after: int | None = Field(default=None, description="pass as `after` for the next page")
+
+
+class ReplayPersonOut(BaseModel):
+    nip: str | None
+    name: str | None
+
+
+class ReplayEntryOut(BaseModel):
+    position: int
+    type: str
+    at: datetime
+    at_local: str
+    actor: ReplayPersonOut
+    on_behalf_of: ReplayPersonOut | None
+    text: str
+    tier: str | None = None
+    decision: str | None = None
+    comment: str | None = None
+    policy: dict[str, Any] | None = None
+    citation: dict[str, Any] | None = None
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ReplayRequestOut(BaseModel):
+    request_id: UUID
+    status: str | None
+    summary: str
+    requester: ReplayPersonOut
+    kind: str | None
+    dates: list[str]
+    timezone: str | None
+    policy: dict[str, Any] | None
+    current_tier: str | None
+    decisions: list[ReplayEntryOut]
+    timeline: list[ReplayEntryOut]
+
+
+class ReplayOut(BaseModel):
+    as_of: datetime | None
+    position: int = Field(description="the last event folded: the state is the log up to here")
+    events: int
+    request: ReplayRequestOut | None = None
+    requests: list[dict[str, Any]] = Field(default_factory=list, description="overview of the region's requests")

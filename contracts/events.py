@@ -319,12 +319,30 @@ class PolicyPackPublished(EventPayload):
 
 
 class CheckpointSigned(EventPayload):
+    """The global chain's hash at `up_to_position`, signed (see services/audit/signing.py for the bytes).
+
+    v2 names the signature algorithm, so a later key type can sit beside Ed25519 (v1 was Ed25519 only).
+    """
+
     TYPE = "CheckpointSigned"
+    SCHEMA_VERSION = 2
     up_to_position: int
     chain_hash: str
+    algorithm: Literal["ed25519"]
     key_id: str
-    public_key: str
-    signature: str
+    public_key: str = Field(description="base64 of the 32-byte Ed25519 public key")
+    signature: str = Field(description="base64 Ed25519 signature over 'lentur-checkpoint|<position>|<hash>'")
+
+
+class AuditAccessed(EventPayload):
+    """An inspector or admin read the audit log: who looked at what is itself part of the record."""
+
+    TYPE = "AuditAccessed"
+    access: Literal["request", "search", "verify", "export", "replay"]
+    region: str
+    request_id: UUID | None = None
+    query: dict[str, str] = Field(default_factory=dict)
+    results: int = 0
 
 
 class DocumentIssued(EventPayload):
@@ -353,6 +371,7 @@ class PersonalDataErased(EventPayload):
     TYPE = "PersonalDataErased"
     key_ids: list[str]
     reason: str
+    region: str | None = None
 
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {
@@ -382,6 +401,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         DirectoryImported,
         PolicyPackPublished,
         CheckpointSigned,
+        AuditAccessed,
         DocumentIssued,
         DocumentRevoked,
         PersonalDataErased,

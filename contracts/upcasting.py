@@ -32,3 +32,9 @@ def upcast(event: EventEnvelope) -> EventEnvelope:
             raise LookupError(f"no upcaster for {event.type} v{version}")
         payload, version = step(payload), version + 1
     return event.model_copy(update={"payload": payload, "schema_version": version})
+
+
+@upcaster("CheckpointSigned", 1)
+def _checkpoint_names_its_algorithm(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 checkpoints were all Ed25519.
+    return {**payload, "algorithm": "ed25519"}

@@ -17,6 +17,7 @@ import structlog
 import uvicorn
 from faststream.middlewares.acknowledgement.config import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, NatsBroker, NatsMessage
+from pydantic import SecretStr
 
 from contracts.events import EventEnvelope
 from eventstore.db import create_pool
@@ -28,9 +29,11 @@ from runtime.clock import Clock
 from runtime.settings import Settings
 from services.app import create_app
 from services.approvals.projection import ReadModelProjection
+from services.audit.checkpoints import run_checkpoints
+from services.audit.signing import signer_from_settings
 from services.auth import TokenService
 from services.container import Container
-from services.privacy import PersonalDataVault
+from services.privacy import PersonalDataVault, run_retention
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
 from workflows.worker import build_worker, connect_temporal
@@ -78,6 +81,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         vault=PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
         reads=ReadModels(pool),
         waiter=waiter,
+        signer=signer_from_settings(settings),
     )
     if settings.nats_url:
         nats_broker = NatsBroker(settings.nats_url, logger=None)
@@ -206,6 +210,7 @@ async def run_projector(
             except Exception as exc:
                 log.warning("projection_catch_up_failed", error=str(exc))
 
+    clock = clock_from(settings)
     tasks: list[asyncio.Task[None]] = []
     try:
         await runner.catch_up()
@@ -214,6 +219,27 @@ async def run_projector(
             asyncio.create_task(apply_deliveries()),
             asyncio.create_task(safety_net()),
             asyncio.create_task(relay.run(stop)),
+            # Periodic duties of the log itself: signed checkpoints, and retention of personal data.
+            asyncio.create_task(
+                run_checkpoints(
+                    store,
+                    signer_from_settings(settings),
+                    clock,
+                    stop,
+                    every_events=settings.audit_checkpoint_every_events,
+                    interval_seconds=settings.audit_checkpoint_interval_seconds,
+                )
+            ),
+            asyncio.create_task(
+                run_retention(
+                    PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
+                    store,
+                    clock,
+                    stop,
+                    retention_months=settings.privacy_retention_months,
+                    every_seconds=settings.privacy_retention_check_seconds,
+                )
+            ),
         ]
         if handles is not None:
             handles.append(ProjectorHandles(runner=runner, relay=relay))
@@ -238,7 +264,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in json.loads(settings.model_dump_json()).items():
         if value is None:
             continue
-        if name == "jwt_secret":
-            value = settings.jwt_secret.get_secret_value()
+        secret = getattr(settings, name)
+        if isinstance(secret, SecretStr):
+            value = secret.get_secret_value()
         env[f"LENTUR_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env

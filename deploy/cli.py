@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,11 +19,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 directory_app = typer.Typer(help="Direktori organisasi.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit: verifikasi, putar ulang, ekspor.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit: verifikasi, checkpoint, ekspor, putar ulang.", no_args_is_help=True)
 projections_app = typer.Typer(help="Proyeksi (read model).", no_args_is_help=True)
+privacy_app = typer.Typer(help="Data pribadi: retensi dan penghapusan.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
+app.add_typer(privacy_app, name="privacy")
 console = Console()
 
 
@@ -136,18 +138,71 @@ def directory_import(file: Path) -> None:
         raise typer.Exit(2) from problem
 
 
+def _audit_public_keys(settings: Settings, trust: list[str]) -> dict[str, str]:
+    """Keys to trust: given on the command line, in settings, and this installation's own (never created)."""
+    from services.audit.signing import KEY_FILE, parse_private_key, trusted_keys_from_settings
+
+    own: list[str] = []
+    if settings.audit_signing_key is not None:
+        key = parse_private_key(settings.audit_signing_key.get_secret_value())
+    elif (settings.state_dir / KEY_FILE).exists():
+        key = parse_private_key((settings.state_dir / KEY_FILE).read_text())
+    else:
+        key = None
+    if key is not None:
+        from services.audit.signing import CheckpointSigner
+
+        own.append(CheckpointSigner(key).public_key)
+    return trusted_keys_from_settings(settings, *own, *trust)
+
+
+def _read_key_args(trust: list[str]) -> list[str]:
+    """`--trust` takes a key or a file holding one."""
+    keys = []
+    for value in trust:
+        path = Path(value)
+        keys.append(path.read_text() if len(value) < 4096 and path.is_file() else value)
+    return keys
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute every hash in the store and report the first inconsistency."""
+def audit_verify(
+    bundle: Annotated[Path | None, typer.Option(help="verify this bundle offline (no database, no network)")] = None,
+    trust: Annotated[
+        list[str] | None, typer.Option(help="a trusted public key (base64, hex, PEM, or a file); repeatable")
+    ] = None,
+) -> None:
+    """Recompute every hash and check every signed checkpoint; report the first inconsistency."""
+    trusted_args = _read_key_args(trust or [])
+    if bundle is not None:
+        # The offline path: nothing here may need a database or a network client.
+        from services.audit.bundle import verify_bundle
+        from services.audit.signing import parse_public_key
+
+        keys = [parse_public_key(k) for k in trusted_args]
+        try:
+            settings_keys = Settings().audit_trusted_keys
+        except Exception:
+            settings_keys = []
+        keys += [parse_public_key(k) for k in settings_keys]
+        from services.audit.signing import key_id_of
+
+        result = verify_bundle(bundle, trusted_keys={key_id_of(k): k for k in keys} or None).as_dict()
+        console.print_json(data=result)
+        if not result["ok"]:
+            raise typer.Exit(1)
+        return
+
     from deploy.bootstrap import open_pool
     from services.audit.service import verify_store
 
     settings = _settings()
+    trusted = _audit_public_keys(settings, trusted_args)
 
     async def main() -> dict[str, object]:
         pool = await open_pool(settings, name="audit")
         try:
-            return (await verify_store(pool)).as_dict()
+            return (await verify_store(pool, trusted_keys=trusted)).as_dict()
         finally:
             await pool.close()
 
@@ -155,6 +210,223 @@ def audit_verify() -> None:
     console.print_json(data=report)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify what is new and sign the head of the chain now."""
+    from deploy.bootstrap import clock_from, open_pool
+    from eventstore.store import PostgresEventStore
+    from services.audit.checkpoints import ChainBroken, sign_checkpoint
+    from services.audit.signing import signer_from_settings
+
+    settings = _settings()
+
+    async def main() -> dict[str, object] | None:
+        pool = await open_pool(settings, name="audit")
+        try:
+            signed = await sign_checkpoint(
+                PostgresEventStore(pool), signer_from_settings(settings), clock_from(settings)
+            )
+            return signed.as_dict() if signed else None
+        finally:
+            await pool.close()
+
+    try:
+        result = asyncio.run(main())
+    except ChainBroken as broken:
+        console.print_json(data=broken.report.as_dict())
+        raise typer.Exit(1) from broken
+    console.print_json(data=result)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="the bundle file to write (.zip)")],
+    from_: Annotated[str | None, typer.Option("--from", help="first position, or an ISO time with offset")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="last position, or an ISO time with offset")] = None,
+    region: Annotated[str | None, typer.Option(help="show only this region's records in full")] = None,
+) -> None:
+    """Write a self-contained bundle of [from, to] that `lentur audit verify --bundle` checks offline."""
+    from deploy.bootstrap import clock_from, open_pool
+    from eventstore.store import PostgresEventStore
+    from services.audit.export import EmptyRange, ExportScope, export_bundle
+    from services.audit.replay import parse_time
+    from services.audit.service import position_at
+    from services.audit.signing import signer_from_settings
+
+    settings = _settings()
+
+    async def main() -> dict[str, object]:
+        pool = await open_pool(settings, name="audit")
+        try:
+            first = int(from_) if from_ and from_.isdigit() else None
+            last = int(to) if to and to.isdigit() else None
+            if from_ and first is None:
+                first = await position_at(pool, parse_time(from_)) + 1
+            if to and last is None:
+                last = await position_at(pool, parse_time(to))
+            with out.open("wb") as target:
+                return await export_bundle(
+                    PostgresEventStore(pool),
+                    target,
+                    first=first,
+                    last=last,
+                    scope=ExportScope(region=region),
+                    clock=clock_from(settings),
+                    signer=signer_from_settings(settings),
+                    exported_by=None,
+                    file_name=out.name,
+                )
+        finally:
+            await pool.close()
+
+    try:
+        manifest = asyncio.run(main())
+    except EmptyRange as empty:
+        out.unlink(missing_ok=True)
+        console.print(f"[red]{empty}[/red]")
+        raise typer.Exit(2) from empty
+    console.print_json(data={k: manifest[k] for k in ("range", "anchor", "events", "packs")})
+
+
+@audit_app.command("replay")
+def audit_replay(
+    as_of: Annotated[str | None, typer.Option(help="e.g. 2025-12-29T10:00:00+08:00 or '2025-12-29 10:00 WITA'")] = None,
+    request: Annotated[str | None, typer.Option(help="explain this request")] = None,
+    position: Annotated[int | None, typer.Option(help="replay up to this log position instead")] = None,
+    region: Annotated[str | None, typer.Option(help="list only this region's requests")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Rebuild the approval state as it stood at a moment, from the events alone, and explain decisions."""
+    from uuid import UUID
+
+    from deploy.bootstrap import open_pool
+    from eventstore.store import PostgresEventStore
+    from services.audit.replay import parse_time, request_summaries
+    from services.audit.store_replay import replay_request, replay_store
+
+    if as_of is None and position is None:
+        raise typer.BadParameter("give --as-of or --position")
+    settings = _settings()
+    moment = parse_time(as_of) if as_of else None
+
+    async def main() -> dict[str, object]:
+        pool = await open_pool(settings, name="audit")
+        try:
+            store = PostgresEventStore(pool)
+            if request is not None:
+                result, story = await replay_request(store, UUID(request), as_of=moment, position=position)
+                return {
+                    "as_of": moment,
+                    "position": result.position,
+                    "request": story.as_dict() if story else None,
+                }
+            replayed = await replay_store(store, as_of=moment, position=position)
+            return {
+                "as_of": moment,
+                "position": replayed.position,
+                "events": replayed.events,
+                "requests": request_summaries(replayed.state, region=region),
+            }
+        finally:
+            await pool.close()
+
+    result = asyncio.run(main())
+    if as_json:
+        from contracts.canonical import canonical_json
+
+        console.print_json(canonical_json(result))
+        return
+    _print_replay(result)
+
+
+def _print_replay(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console.print(f"Keadaan per posisi log [bold]{result['position']}[/bold]")
+    story = result.get("request")
+    if "request" in result and story is None:
+        console.print("[yellow]Pengajuan itu belum ada pada saat tersebut.[/yellow]")
+        return
+    if story is not None:
+        console.print(story["summary"])
+        for item in story["timeline"]:
+            console.print(f"  {item['at_local']}  {item['text']}")
+        return
+    table = Table("pengajuan", "pemohon", "jenis", "tanggal", "status", "tahap")
+    for r in result["requests"]:
+        table.add_row(
+            r["request_id"],
+            f"{r['requester_name']} ({r['requester_nip']})",
+            r["kind"],
+            ", ".join(r["dates"]),
+            r["status"],
+            r["current_tier"] or "",
+        )
+    console.print(table)
+
+
+@audit_app.command("keygen")
+def audit_keygen() -> None:
+    """Make a checkpoint signing key: the private key for LENTUR_AUDIT_SIGNING_KEY, the public one to publish."""
+    from services.audit.signing import CheckpointSigner, generate_private_key, private_key_pem
+
+    key = generate_private_key()
+    signer = CheckpointSigner(key)
+    console.print("# LENTUR_AUDIT_SIGNING_KEY (rahasia; simpan di pengelola rahasia)")
+    console.print(private_key_pem(key), highlight=False)
+    console.print(f"# kunci publik (umumkan kepada inspektorat), key_id {signer.key_id}")
+    console.print(signer.public_key, highlight=False)
+
+
+@audit_app.command("bench")
+def audit_bench(
+    events: Annotated[int, typer.Option(help="how many events to generate")] = 100_000,
+    out: Annotated[Path | None, typer.Option(help="write the figures here (JSON)")] = None,
+    keep: Annotated[bool, typer.Option(help="keep the scratch database")] = False,
+) -> None:
+    """Measure verify and rebuild on a synthetic store in a scratch database."""
+    import json
+
+    from services.audit.bench import run_bench
+
+    settings = _settings()
+    figures = asyncio.run(run_bench(settings.require("database_url"), events=events, keep=keep))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2))
+    console.print_json(data=figures)
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    dry_run: Annotated[bool, typer.Option(help="list the keys that are due, destroy nothing")] = False,
+) -> None:
+    """Destroy the keys of personal data past its retention period (crypto-shredding); verify stays green."""
+    from deploy.bootstrap import clock_from, open_pool
+    from eventstore.store import PostgresEventStore
+    from services.privacy import PersonalDataVault, erase_expired
+
+    settings = _settings()
+    clock = clock_from(settings)
+
+    async def main() -> dict[str, object]:
+        pool = await open_pool(settings, name="privacy")
+        try:
+            result = await erase_expired(
+                PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
+                PostgresEventStore(pool),
+                now=clock.now(),
+                retention_months=settings.privacy_retention_months,
+                clock_mode=clock.mode,
+                dry_run=dry_run,
+            )
+            return result.as_dict()
+        finally:
+            await pool.close()
+
+    console.print_json(data=asyncio.run(main()))
 
 
 @projections_app.command("rebuild")

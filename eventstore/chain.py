@@ -8,10 +8,11 @@ chain_hash   = sha256(prev_chain_hash | hash | position)          (the global ch
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from contracts.canonical import canonical_json
+from contracts.canonical import canonical_bytes, format_utc
 
 CONTENT_FIELDS = (
     "event_id",
@@ -30,19 +31,25 @@ CONTENT_FIELDS = (
 
 
 def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def content_hash(fields: dict[str, Any]) -> str:
-    return sha256_hex(canonical_json({name: fields.get(name) for name in CONTENT_FIELDS}))
+def content_hash(fields: Mapping[str, Any]) -> str:
+    return content_digest({name: fields.get(name) for name in CONTENT_FIELDS})
 
 
-def format_timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def content_digest(content: dict[str, Any]) -> str:
+    """content_hash of a dict that holds exactly the CONTENT_FIELDS (the verifier's hot path builds it)."""
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def format_timestamp(value: datetime | str) -> str:
+    """A stored timestamp as the hashes see it; text is taken to be in that form already (e.g. a bundle)."""
+    return value if isinstance(value, str) else format_utc(value)
 
 
 def event_hash(
-    prev_hash: str | None, content: str, stream_id: str, version: int, position: int, recorded_at: datetime
+    prev_hash: str | None, content: str, stream_id: str, version: int, position: int, recorded_at: datetime | str
 ) -> str:
     return sha256_hex(f"{prev_hash or ''}|{content}|{stream_id}|{version}|{position}|{format_timestamp(recorded_at)}")
 

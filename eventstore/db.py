@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
 
-from contracts.canonical import canonical_json
+from contracts.canonical import canonical_bytes, canonical_json, loads
+
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + canonical_bytes(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return loads(data[1:])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=canonical_json, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=canonical_json, decoder=json.loads, schema="pg_catalog")
+    # Binary jsonb (a version byte, then the text): COPY, which the rebuild uses, only speaks binary.
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec("json", encoder=canonical_json, decoder=loads, schema="pg_catalog")
 
 
 async def create_pool(

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "lentur-development-secret-do-not-use-in-production"
@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     read_your_writes_timeout_seconds: float = 10.0
     log_level: str = "INFO"
 
+    # Audit: the Ed25519 key that signs checkpoints (PEM, or the 32-byte seed in hex/base64; `lentur audit
+    # keygen` makes one), public keys an inspector trusts, and how often the projector signs the head.
+    audit_signing_key: SecretStr | None = None
+    audit_trusted_keys: list[str] = Field(default_factory=list)
+    audit_checkpoint_every_events: int = 1000
+    audit_checkpoint_interval_seconds: float = 3600.0
+
+    # Personal data: months each purpose's sealed data is kept before its keys are destroyed (UU 27/2022).
+    privacy_retention_months: dict[str, int] = Field(
+        default_factory=lambda: {"request": 24, "checkin": 3, "report": 24}
+    )
+    privacy_retention_check_seconds: float = 6 * 3600.0
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
         if self.env != "production":
@@ -58,6 +71,8 @@ class Settings(BaseSettings):
             problems.append("a simulated clock (LENTUR_SIMULATED_NOW) is refused in production")
         if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET or len(self.jwt_secret.get_secret_value()) < 32:
             problems.append("LENTUR_JWT_SECRET must be set to a secret of at least 32 characters")
+        if self.audit_signing_key is None:
+            problems.append("LENTUR_AUDIT_SIGNING_KEY is required in production (make one with `lentur audit keygen`)")
         for name in ("database_url", "temporal_address", "nats_url"):
             if not getattr(self, name):
                 problems.append(f"LENTUR_{name.upper()} is required in production")

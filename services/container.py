@@ -11,6 +11,7 @@ from temporalio.client import Client
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from runtime.settings import Settings
+from services.audit.signing import CheckpointSigner
 from services.auth import TokenService
 from services.privacy import PersonalDataVault
 from services.readmodels import ReadModels
@@ -29,6 +30,7 @@ class Container:
     reads: ReadModels
     waiter: ProjectionWaiter
     packs: Any = None
+    signer: CheckpointSigner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

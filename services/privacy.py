@@ -6,17 +6,26 @@ hash in the chain still verifies (UU 27/2022: minimal, purposeful, limited in ti
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from contracts.events import Sealed
+from contracts.events import SYSTEM_ACTOR, PersonalDataErased, Sealed
+from eventstore.store import AppendUnit, NewEvent, PostgresEventStore
+from runtime.clock import Clock
+
+log = structlog.get_logger(__name__)
 
 ERASED = "[data pribadi telah dihapus sesuai masa retensi]"
 
@@ -29,6 +38,8 @@ class PersonalDataVault:
     def __init__(self, pool: asyncpg.Pool, master_secret: str) -> None:
         self.pool = pool
         self._kek = AESGCM(hashlib.sha256(("lentur-kek|" + master_secret).encode()).digest())
+        # Only keys this process created are cached (for sealing); reads always ask the table, because the
+        # retention job in another process may have destroyed a key since.
         self._cache: dict[str, bytes | None] = {}
 
     @staticmethod
@@ -36,7 +47,7 @@ class PersonalDataVault:
         return f"{nip}:{purpose}:{at:%Y-%m}"
 
     async def _key(self, kid: str, *, create: bool) -> bytes | None:
-        if kid in self._cache:
+        if create and kid in self._cache:
             return self._cache[kid]
         if create:
             nip, purpose, period = kid.split(":")
@@ -54,12 +65,11 @@ class PersonalDataVault:
             )
         row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
         if row is None or row["wrapped_key"] is None:
-            if row is not None:
-                self._cache[kid] = None
             return None
         blob = bytes(row["wrapped_key"])
         key = self._kek.decrypt(blob[:12], blob[12:], kid.encode())
-        self._cache[kid] = key
+        if create:
+            self._cache[kid] = key
         return key
 
     async def seal(self, nip: str, purpose: str, data: dict[str, Any], at: datetime) -> Sealed:
@@ -87,8 +97,10 @@ class PersonalDataVault:
         data: dict[str, Any] = json.loads(plaintext)
         return data
 
-    async def destroy(self, kids: list[str]) -> list[str]:
-        rows = await self.pool.fetch(
+    async def destroy(
+        self, kids: list[str], *, conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy | None = None
+    ) -> list[str]:
+        rows = await (conn or self.pool).fetch(
             "UPDATE subject_keys SET wrapped_key = NULL, destroyed_at = now() "
             "WHERE kid = ANY($1::text[]) AND destroyed_at IS NULL RETURNING kid",
             kids,
@@ -104,3 +116,110 @@ class PersonalDataVault:
             before_period,
         )
         return [r["kid"] for r in rows]
+
+
+# -- retention: crypto-shredding what is past its period ----------------------------------------------------
+
+ERASURE_STREAM = "privacy-erasure"
+
+
+def cutoff_period(now: datetime, months: int) -> str:
+    """Keys of months before this one are past retention: a month's data is kept `months` whole months."""
+    index = now.year * 12 + (now.month - 1) - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass
+class ErasureResult:
+    destroyed: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    cutoffs: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "destroyed": len(self.destroyed),
+            "key_ids": self.destroyed,
+            "positions": self.positions,
+            "cutoffs": self.cutoffs,
+        }
+
+
+async def erase_expired(
+    vault: PersonalDataVault,
+    store: PostgresEventStore,
+    *,
+    now: datetime,
+    retention_months: dict[str, int],
+    clock_mode: str = "real",
+    actor: str = SYSTEM_ACTOR,
+    dry_run: bool = False,
+) -> ErasureResult:
+    """Destroy every key past its purpose's retention, one `PersonalDataErased` per region.
+
+    Keys are destroyed in a transaction that commits only after the event is stored, so an erasure is
+    never done without its record; if the commit itself failed, the next run finds the keys and does both
+    again.
+    """
+    result = ErasureResult()
+    expired: list[str] = []
+    for purpose, months in sorted(retention_months.items()):
+        cutoff = cutoff_period(now, months)
+        result.cutoffs[purpose] = cutoff
+        expired += await vault.expired_keys(purpose, cutoff)
+    if not expired or dry_run:
+        result.destroyed = expired
+        return result
+    nips = sorted({kid.split(":", 1)[0] for kid in expired})
+    regions = {
+        r["nip"]: r["region"]
+        for r in await vault.pool.fetch("SELECT nip, region FROM rm_people WHERE nip = ANY($1::text[])", nips)
+    }
+    by_region: dict[str | None, list[str]] = {}
+    for kid in expired:
+        by_region.setdefault(regions.get(kid.split(":", 1)[0]), []).append(kid)
+    reason = "masa retensi berakhir: " + ", ".join(f"{p} {m} bulan" for p, m in sorted(retention_months.items()))
+    for region, kids in sorted(by_region.items(), key=lambda item: item[0] or ""):
+        async with vault.pool.acquire() as conn, conn.transaction():
+            destroyed = await vault.destroy(kids, conn=conn)
+            if not destroyed:
+                continue
+            payload = PersonalDataErased(key_ids=sorted(destroyed), reason=reason, region=region)
+            event_id = uuid.uuid4()
+            appended = await store.append(
+                AppendUnit(
+                    [
+                        NewEvent.of(
+                            payload,
+                            event_id=event_id,
+                            stream_id=ERASURE_STREAM,
+                            occurred_at=now,
+                            actor=actor,
+                            correlation_id=str(event_id),
+                            clock=clock_mode,
+                        )
+                    ]
+                )
+            )
+        result.destroyed += destroyed
+        result.positions.append(appended[0].position)
+        log.info("personal_data_erased", keys=len(destroyed), region=region, position=appended[0].position)
+    return result
+
+
+async def run_retention(
+    vault: PersonalDataVault,
+    store: PostgresEventStore,
+    clock: Clock,
+    stop: asyncio.Event,
+    *,
+    retention_months: dict[str, int],
+    every_seconds: float,
+) -> None:
+    """The projector's periodic retention job."""
+    while not stop.is_set():
+        try:
+            await erase_expired(vault, store, now=clock.now(), retention_months=retention_months, clock_mode=clock.mode)
+        except Exception as exc:
+            log.error("retention_failed", error=str(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_seconds)

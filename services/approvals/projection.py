@@ -14,14 +14,13 @@ READ_MODEL_TABLES = tuple(TABLE_KEYS)
 
 
 def _request_ids(events: list[EventEnvelope]) -> list[UUID]:
-    found = {UUID(str(e.payload["request_id"])) for e in events if "request_id" in e.payload}
+    found = {UUID(str(e.payload["request_id"])) for e in events if e.payload.get("request_id")}
     return sorted(found)
 
 
 async def _load(conn: asyncpg.Connection, table: Table, where: str, *args: Any) -> None:
     for record in await conn.fetch(f"SELECT * FROM {table.name} WHERE {where}", *args):
-        row = dict(record)
-        table.rows[table.key_of(row)] = row
+        table.load(dict(record))
 
 
 async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, events: list[EventEnvelope]) -> None:

@@ -26,6 +26,9 @@ class Table:
     rows: dict[Key, Row] = field(default_factory=dict)
     dirty: set[Key] = field(default_factory=set)
     deleted: set[Key] = field(default_factory=set)
+    # A column whose rows are looked up together (a request's tasks); indexed so a full rebuild stays linear.
+    grouped_by: str | None = None
+    groups: dict[Any, set[Key]] = field(default_factory=dict)
 
     def key_of(self, row: Row) -> Key:
         return tuple(row[k] for k in self.key)
@@ -33,18 +36,31 @@ class Table:
     def get(self, *key: Any) -> Row | None:
         return self.rows.get(tuple(key))
 
-    def put(self, row: Row) -> Row:
+    def load(self, row: Row) -> None:
+        """A row as stored, read before folding; not a change."""
         key = self.key_of(row)
         self.rows[key] = row
+        if self.grouped_by is not None:
+            self.groups.setdefault(row[self.grouped_by], set()).add(key)
+
+    def put(self, row: Row) -> Row:
+        key = self.key_of(row)
+        self.load(row)
         self.dirty.add(key)
         self.deleted.discard(key)
         return row
+
+    def group(self, value: Any) -> list[Row]:
+        assert self.grouped_by is not None
+        return [self.rows[k] for k in sorted(self.groups.get(value, ()), key=str) if k in self.rows]
 
     def touch(self, row: Row) -> None:
         self.dirty.add(self.key_of(row))
 
     def delete(self, *key: Any) -> None:
-        self.rows.pop(tuple(key), None)
+        row = self.rows.pop(tuple(key), None)
+        if row is not None and self.grouped_by is not None:
+            self.groups.get(row[self.grouped_by], set()).discard(tuple(key))
         self.dirty.discard(tuple(key))
         self.deleted.add(tuple(key))
 
@@ -69,10 +85,12 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "rm_audit_index": ("position",),
 }
 
+GROUPED_BY = {"rm_tasks": "request_id"}
+
 
 class ApprovalState:
     def __init__(self) -> None:
-        self.tables = {name: Table(name, key) for name, key in TABLE_KEYS.items()}
+        self.tables = {name: Table(name, key, grouped_by=GROUPED_BY.get(name)) for name, key in TABLE_KEYS.items()}
         self.position = 0
 
     def __getitem__(self, name: str) -> Table:
@@ -103,7 +121,9 @@ class ApprovalState:
 
     def _close_open_tasks(self, request_id: UUID, status: str) -> None:
         tasks = self["rm_tasks"]
-        for task in tasks.where(lambda t: t["request_id"] == request_id and t["status"] == "open"):
+        for task in tasks.group(request_id):
+            if task["status"] != "open":
+                continue
             task["status"] = status
             tasks.touch(task)
 
@@ -402,7 +422,7 @@ class ApprovalState:
 
     def _index(self, event: EventEnvelope) -> None:
         p = event.payload
-        request_id = UUID(str(p["request_id"])) if "request_id" in p else None
+        request_id = UUID(str(p["request_id"])) if p.get("request_id") else None
         request = self["rm_requests"].get(request_id) if request_id else None
         subject = None
         region = opd = None
@@ -413,7 +433,7 @@ class ApprovalState:
             person = self["rm_people"].get(subject)
             if person is not None:
                 region, opd = person["region"], person["opd_code"]
-        elif event.type == "PolicyPackPublished":
+        elif "region" in p:  # a pack, or an inspector's read of their region's log
             region = p.get("region")
         self["rm_audit_index"].put(
             {

@@ -1,0 +1,128 @@
+"""Who may read the audit log, the record of every read, and the inspector's search over the index."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from contracts.events import AuditAccessed
+from contracts.zones import OFFSET_HOURS, fixed_zone
+from eventstore.store import AppendUnit, NewEvent
+from services.auth import Principal
+from services.container import Container
+from services.problems import Problem
+
+
+def access_stream(nip: str) -> str:
+    return f"audit-access-{nip}"
+
+
+def require_auditor(me: Principal) -> None:
+    if not (me.is_inspector or me.is_admin):
+        raise Problem(403, "forbidden", "Hanya inspektur atau admin yang dapat membaca log audit.")
+
+
+async def record_access(
+    c: Container,
+    me: Principal,
+    access: str,
+    *,
+    request_id: UUID | None = None,
+    query: dict[str, Any] | None = None,
+    results: int = 0,
+) -> int:
+    """Append the read to the log (the reader's own stream); returns its position."""
+    payload = AuditAccessed(
+        access=access,
+        region=me.region,
+        request_id=request_id,
+        query={k: str(v) for k, v in (query or {}).items() if v is not None},
+        results=results,
+    )
+    event_id = uuid.uuid4()
+    correlation = structlog.contextvars.get_contextvars().get("correlation_id") or str(event_id)
+    appended = await c.store.append(
+        AppendUnit(
+            [
+                NewEvent.of(
+                    payload,
+                    event_id=event_id,
+                    stream_id=access_stream(me.nip),
+                    occurred_at=c.clock.now(),
+                    actor=me.nip,
+                    correlation_id=str(correlation),
+                    clock=c.clock.mode,
+                )
+            ]
+        )
+    )
+    return appended[0].position
+
+
+async def region_zone(pool: asyncpg.Pool, region: str) -> str:
+    """The region's IANA zone as its requests were routed in; WIB until the region has any."""
+    zone = await pool.fetchval(
+        "SELECT timezone FROM rm_requests WHERE region = $1 AND timezone IS NOT NULL "
+        "ORDER BY submitted_at DESC LIMIT 1",
+        region,
+    )
+    return str(zone) if zone in OFFSET_HOURS else "Asia/Jakarta"
+
+
+def parse_moment(value: str, zone: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO date (a whole local day) or date-time (local when it carries no offset)."""
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).date()
+            moment = datetime.combine(day, time(0), tzinfo=fixed_zone(zone))
+            return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Problem(
+            422, "invalid_time", f"Waktu tidak dikenali: {value!r} (gunakan YYYY-MM-DD atau ISO 8601)."
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=fixed_zone(zone))
+
+
+async def search_index(
+    pool: asyncpg.Pool,
+    *,
+    region: str,
+    nip: str | None = None,
+    opd: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    event_type: str | None = None,
+    request_id: UUID | None = None,
+    after: int = 0,
+    limit: int = 200,
+) -> list[asyncpg.Record]:
+    """Index rows of one region, oldest first; `nip` matches the person concerned, the actor or the
+    official acted for."""
+    return list(
+        await pool.fetch(
+            "SELECT i.*, r.timezone FROM rm_audit_index i LEFT JOIN rm_requests r USING (request_id) "
+            "WHERE i.region = $1 AND i.position > $2 "
+            "AND ($3::text IS NULL OR i.subject_nip = $3 OR i.actor = $3 OR i.on_behalf_of = $3) "
+            "AND ($4::text IS NULL OR i.opd_code = $4) "
+            "AND ($5::timestamptz IS NULL OR i.occurred_at >= $5) "
+            "AND ($6::timestamptz IS NULL OR i.occurred_at <= $6) "
+            "AND ($7::text IS NULL OR i.type = $7) "
+            "AND ($8::uuid IS NULL OR i.request_id = $8) "
+            "ORDER BY i.position LIMIT $9",
+            region,
+            after,
+            nip,
+            opd,
+            start,
+            end,
+            event_type,
+            request_id,
+            limit,
+        )
+    )
