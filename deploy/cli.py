@@ -308,8 +308,11 @@ def audit_replay(
 
     if as_of is None and position is None:
         raise typer.BadParameter("give --as-of or --position")
+    try:
+        moment = parse_time(as_of) if as_of else None
+    except ValueError as bad:
+        raise typer.BadParameter(str(bad), param_hint="--as-of") from bad
     settings = _settings()
-    moment = parse_time(as_of) if as_of else None
 
     async def main() -> dict[str, object]:
         pool = await open_pool(settings, name="audit")

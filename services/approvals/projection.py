@@ -68,16 +68,31 @@ async def upsert(conn: asyncpg.Connection, table: Table, rows: list[Row]) -> Non
 
 
 async def write_full_state(conn: asyncpg.Connection, state: ApprovalState) -> None:
-    """Replace every read-model table with the state's rows (used by rebuild)."""
+    """Replace every read-model table with the state's rows (used by rebuild).
+
+    Secondary indexes are dropped before the copy and built again after it, inside the same transaction:
+    building an index once over a million rows is several times faster than updating it a million times.
+    TRUNCATE has locked the tables already, so readers wait for the commit either way.
+    """
+    await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     await conn.execute(f"TRUNCATE {', '.join(READ_MODEL_TABLES)}")
     for table in state.tables.values():
         rows = list(table.rows.values())
         if not rows:
             continue
+        indexes = await conn.fetch(
+            "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
+            "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary AND NOT i.indisunique",
+            table.name,
+        )
+        for index in indexes:
+            await conn.execute(f"DROP INDEX {index['name']}")
         columns = list(rows[0])
         await conn.copy_records_to_table(
             table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
         )
+        for index in indexes:
+            await conn.execute(index["definition"])
         table.clear_changes()
 
 

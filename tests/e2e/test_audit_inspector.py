@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import random
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -307,6 +309,18 @@ async def test_export_of_a_range_verifies_offline_and_hides_other_regions(
     assert report["ok"], report
     assert report["anchored_start"] and report["anchored_end"]
     assert report["range"] == {"from": 5, "to": last - 3}
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        lines = [json.loads(line) for line in zf.read("events.jsonl").splitlines()]
+    shown = [e for e in lines if not e.get("redacted") and e["type"] == "RequestSubmitted"]
+    assert shown and {e["payload"]["region"] for e in shown} == {"kendari"}
+    assert all("payload" not in e for e in lines if e.get("redacted"))
+
+    async with await stack.as_user(INSPECTOR) as inspector:  # a local day instead of positions
+        r = await inspector.get("/api/audit/export", params={"from": "2025-12-22", "to": "2025-12-22"})
+        assert r.status_code == 200, r.text
+        assert verify_bundle(io.BytesIO(r.content), trusted_keys=TRUSTED).ok
+        r = await inspector.get("/api/audit/export", params={"from": "2026-02-01"})
+        assert r.status_code == 404 and r.json()["code"] == "empty_range"
 
 
 async def test_erased_personal_data_reads_as_erased_and_verify_stays_green(

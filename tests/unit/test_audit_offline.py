@@ -357,3 +357,32 @@ def test_times_and_periods() -> None:
     assert local_time(datetime(2025, 12, 29, 2, 0, tzinfo=UTC), "Asia/Jayapura") == "29-12-2025 11:00 WIT"
     assert cutoff_period(datetime(2028, 1, 15, tzinfo=UTC), 24) == "2026-01"
     assert cutoff_period(datetime(2026, 3, 1, tzinfo=UTC), 3) == "2025-12"
+
+
+def test_production_refuses_to_start_without_a_signing_key() -> None:
+    from pydantic import ValidationError
+
+    from runtime.settings import Settings
+
+    strict = {
+        "env": "production",
+        "jwt_secret": "x" * 40,
+        "database_url": "postgresql://db/lentur",
+        "temporal_address": "temporal:7233",
+        "nats_url": "nats://nats:4222",
+    }
+    with pytest.raises(ValidationError, match="LENTUR_AUDIT_SIGNING_KEY"):
+        Settings(**strict)
+    assert Settings(**strict, audit_signing_key=generate_private_key().private_bytes_raw().hex()).env == "production"
+
+
+def test_outside_production_a_key_is_found_or_made(tmp_path) -> None:
+    from runtime.settings import Settings
+    from services.audit.signing import signer_from_settings
+
+    first = signer_from_settings(Settings(env="development", state_dir=tmp_path))
+    again = signer_from_settings(Settings(env="development", state_dir=tmp_path))
+    assert first.public_key == again.public_key  # every process of `lentur up` signs with the same key
+    assert (tmp_path / "audit-signing-key.pem").stat().st_mode & 0o077 == 0
+    a, b = (signer_from_settings(Settings(env="test", jwt_secret=s)) for s in ("one", "one"))
+    assert a.public_key == b.public_key != signer_from_settings(Settings(env="test", jwt_secret="two")).public_key
