@@ -49,6 +49,7 @@ from services.deps import ContainerDep, PrincipalDep
 from services.problems import Problem
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
+_TICK = datetime.resolution  # "from a moment" starts after the last event strictly before it
 
 
 def _trusted(c: Container) -> dict[str, str]:
@@ -263,6 +264,3 @@ async def replay(
     summaries = request_summaries(result.state, region=me.region)
     await record_access(c, me, "replay", query={"as_of": as_of, "position": position}, results=len(summaries))
     return ReplayOut(as_of=moment, position=result.position, events=result.events, requests=summaries)
-
-
-_TICK = datetime.resolution
