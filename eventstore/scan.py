@@ -67,7 +67,8 @@ async def scan(
                     await pending
 
 
-_ENVELOPE_FIELDS = frozenset(EventEnvelope.model_fields)
+# Every field is set; one shared set serves all envelopes (pydantic copies it before changing a copy's).
+_ENVELOPE_FIELDS = set(EventEnvelope.model_fields)
 _set_attribute = object.__setattr__
 
 
@@ -76,7 +77,7 @@ def _envelope(values: dict[str, Any]) -> EventEnvelope:
     # models, and a rebuild builds a million of them.
     envelope = EventEnvelope.__new__(EventEnvelope)
     _set_attribute(envelope, "__dict__", values)
-    _set_attribute(envelope, "__pydantic_fields_set__", set(_ENVELOPE_FIELDS))
+    _set_attribute(envelope, "__pydantic_fields_set__", _ENVELOPE_FIELDS)
     _set_attribute(envelope, "__pydantic_extra__", None)
     _set_attribute(envelope, "__pydantic_private__", None)
     return envelope
