@@ -15,8 +15,8 @@ from contracts.common import (
     Citation,
     DateList,
     Frozen,
-    LongText,
     Location,
+    LongText,
     Nip,
     PolicyRef,
     RequestKind,
@@ -54,7 +54,8 @@ class RouteStep(Frozen):
     approver_nip: Nip = Field(description="holder of the post; a Plt/Plh or delegate acts on their behalf")
     approver_name: str
     on_behalf_of: Nip | None = Field(
-        default=None, description="set when the post is vacant and approver_nip is the Plt acting for this NIP"
+        default=None,
+        description="set when the post is vacant and approver_nip is the Plt acting for this NIP",
     )
     action: Literal["recommend", "approve"] = "approve"
     citation: Citation

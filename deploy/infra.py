@@ -161,8 +161,17 @@ class EmbeddedInfrastructure:
                 if uid is not None and gid is not None:
                     os.chown(pgdata, uid, gid)
             subprocess.run(
-                [str(bindir / "initdb"), "-D", str(pgdata), "--auth=trust", "-U", "postgres", "--encoding=UTF8",
-                 "--locale=C.UTF-8", "--no-instructions"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ],
                 check=True,
                 capture_output=True,
                 user=uid,
@@ -174,9 +183,25 @@ class EmbeddedInfrastructure:
         proc = ManagedProcess(
             name="postgres",
             argv=[
-                str(bindir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1",
-                "-k", str(socket_dir), "-c", "max_connections=200", "-c", "shared_buffers=128MB",
-                "-c", "fsync=on", "-c", "log_min_messages=warning", "-c", "logging_collector=off",
+                str(bindir / "postgres"),
+                "-D",
+                str(pgdata),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(socket_dir),
+                "-c",
+                "max_connections=200",
+                "-c",
+                "shared_buffers=128MB",
+                "-c",
+                "fsync=on",
+                "-c",
+                "log_min_messages=warning",
+                "-c",
+                "logging_collector=off",
             ],
             pid_dir=self.pid_dir,
             log_path=self.log_dir / "postgres.log",
@@ -191,16 +216,39 @@ class EmbeddedInfrastructure:
 
         def database_ready() -> bool:
             probe = subprocess.run(
-                [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-tAc",
-                 f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
-                capture_output=True, text=True,
+                [
+                    psql,
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'",
+                ],
+                capture_output=True,
+                text=True,
             )
             if probe.returncode != 0:
                 return False
             if probe.stdout.strip() != "1":
                 subprocess.run(
-                    [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-c",
-                     f"CREATE DATABASE {DATABASE}"],
+                    [
+                        psql,
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "-U",
+                        "postgres",
+                        "-d",
+                        "postgres",
+                        "-c",
+                        f"CREATE DATABASE {DATABASE}",
+                    ],
                     capture_output=True,
                 )
                 return False
@@ -215,8 +263,20 @@ class EmbeddedInfrastructure:
         store.mkdir(parents=True, exist_ok=True)
         proc = ManagedProcess(
             name="nats",
-            argv=[_bin("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port),
-                  "-sd", str(store), "--server_name", "lentur-embedded"],
+            argv=[
+                _bin("nats-server"),
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-m",
+                str(monitor_port),
+                "-sd",
+                str(store),
+                "--server_name",
+                "lentur-embedded",
+            ],
             pid_dir=self.pid_dir,
             log_path=self.log_dir / "nats.log",
         )
@@ -232,12 +292,28 @@ class EmbeddedInfrastructure:
         proc = ManagedProcess(
             name="temporal",
             argv=[
-                _bin("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-                "--port", str(port), "--http-port", str(http_port), "--metrics-port", str(metrics_port),
-                "--db-filename", str(directory / "temporal.db"), "--log-level", "warn",
-                "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
-                "--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
-                "--dynamic-config-value", "frontend.workerVersioningDataAPIs=true",
+                _bin("temporal"),
+                "server",
+                "start-dev",
+                "--headless",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--http-port",
+                str(http_port),
+                "--metrics-port",
+                str(metrics_port),
+                "--db-filename",
+                str(directory / "temporal.db"),
+                "--log-level",
+                "warn",
+                "--dynamic-config-value",
+                "frontend.enableUpdateWorkflowExecution=true",
+                "--dynamic-config-value",
+                "frontend.enableExecuteMultiOperation=true",
+                "--dynamic-config-value",
+                "frontend.workerVersioningDataAPIs=true",
             ],
             pid_dir=self.pid_dir,
             log_path=self.log_dir / "temporal.log",
@@ -252,7 +328,8 @@ class EmbeddedInfrastructure:
         def healthy() -> bool:
             result = subprocess.run(
                 [_bin("temporal"), "operator", "cluster", "health", "--address", f"127.0.0.1:{port}"],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             return result.returncode == 0 and "SERVING" in result.stdout
 

@@ -105,9 +105,7 @@ class ManagedProcess:
                 preexec_fn=_child_setup(self.uid, self.gid, self.stop_signal),  # noqa: PLW1509
             )
         create_time = psutil.Process(self.popen.pid).create_time()
-        self.pid_file.write_text(
-            json.dumps({"pid": self.popen.pid, "create_time": create_time, "argv": self.argv})
-        )
+        self.pid_file.write_text(json.dumps({"pid": self.popen.pid, "create_time": create_time, "argv": self.argv}))
         log.info("process_started", process=self.name, pid=self.popen.pid)
 
     def alive(self) -> bool:

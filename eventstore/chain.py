@@ -44,9 +44,7 @@ def format_timestamp(value: datetime) -> str:
 def event_hash(
     prev_hash: str | None, content: str, stream_id: str, version: int, position: int, recorded_at: datetime
 ) -> str:
-    return sha256_hex(
-        f"{prev_hash or ''}|{content}|{stream_id}|{version}|{position}|{format_timestamp(recorded_at)}"
-    )
+    return sha256_hex(f"{prev_hash or ''}|{content}|{stream_id}|{version}|{position}|{format_timestamp(recorded_at)}")
 
 
 def chain_hash(prev_chain_hash: str | None, hash_: str, position: int) -> str:

@@ -86,7 +86,7 @@ class NewEvent:
         )
 
     def content_fields(self) -> dict[str, Any]:
-        return normalise(
+        fields: dict[str, Any] = normalise(
             {
                 "event_id": self.event_id,
                 "stream_id": self.stream_id,
@@ -102,6 +102,7 @@ class NewEvent:
                 "payload": self.payload,
             }
         )
+        return fields
 
 
 @dataclass
@@ -207,8 +208,21 @@ class PostgresEventStore:
         columns: dict[str, list[Any]] = {
             name: []
             for name in (
-                "unit", "expected", "event_id", "stream_id", "type", "schema_version", "occurred_at", "actor",
-                "on_behalf_of", "correlation_id", "causation_id", "policy", "clock", "payload", "content_hash",
+                "unit",
+                "expected",
+                "event_id",
+                "stream_id",
+                "type",
+                "schema_version",
+                "occurred_at",
+                "actor",
+                "on_behalf_of",
+                "correlation_id",
+                "causation_id",
+                "policy",
+                "clock",
+                "payload",
+                "content_hash",
             )
         }
         for index, unit in enumerate(units):
@@ -291,7 +305,8 @@ class PostgresEventStore:
 
     async def last_event(self, stream_id: str) -> EventEnvelope | None:
         row = await self._pool.fetchrow(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1", stream_id
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
+            stream_id,
         )
         return envelope_from_row(row) if row else None
 

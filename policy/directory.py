@@ -109,11 +109,11 @@ def parse_directory_csv(
             person = Person(
                 nip=row["nip"],
                 name=row["name"],
-                employee_type=row["employee_type"],  # type: ignore[arg-type]
+                employee_type=row["employee_type"],
                 region=row["region"],
                 opd_code=row["opd_code"],
                 opd_name=row["opd_name"],
-                opd_class=row["opd_class"],  # type: ignore[arg-type]
+                opd_class=row["opd_class"],
                 unit_code=row["unit_code"],
                 unit_name=row["unit_name"],
                 roles=frozenset(Role(r) for r in roles_text),
@@ -165,22 +165,31 @@ def _structural_problems(people: list[Person], rows: dict[str, int]) -> list[Row
         staff = [m for m in members if not m.roles and m.acting_for is None]
         if staff and index.unit_head(region, unit_code) is None:
             errors.append(
-                RowError(row=rows[staff[0].nip], nip=staff[0].nip,
-                         reason=f"unit {unit_code} ({region}) tidak memiliki kepala unit")
+                RowError(
+                    row=rows[staff[0].nip],
+                    nip=staff[0].nip,
+                    reason=f"unit {unit_code} ({region}) tidak memiliki kepala unit",
+                )
             )
         heads = [m for m in members if Role.UNIT_HEAD in m.roles and m.acting_for is None]
         if len(heads) > 1:
             errors.append(
-                RowError(row=rows[heads[1].nip], nip=heads[1].nip,
-                         reason=f"unit {unit_code} ({region}) memiliki lebih dari satu kepala unit")
+                RowError(
+                    row=rows[heads[1].nip],
+                    nip=heads[1].nip,
+                    reason=f"unit {unit_code} ({region}) memiliki lebih dari satu kepala unit",
+                )
             )
     for (region, opd_code), members in index.opds.items():
         has_unit_heads = any(Role.UNIT_HEAD in m.roles for m in members)
         if has_unit_heads and index.opd_head(region, opd_code) is None:
-            first = members[0]
+            member = members[0]
             errors.append(
-                RowError(row=rows[first.nip], nip=first.nip,
-                         reason=f"perangkat daerah {opd_code} ({region}) tidak memiliki kepala")
+                RowError(
+                    row=rows[member.nip],
+                    nip=member.nip,
+                    reason=f"perangkat daerah {opd_code} ({region}) tidak memiliki kepala",
+                )
             )
     return errors
 

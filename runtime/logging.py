@@ -9,7 +9,7 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", *, service: str = "lentur") -> None:
-    shared = [
+    shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -29,9 +29,7 @@ def configure_logging(level: str = "INFO", *, service: str = "lentur") -> None:
     # Libraries that log through the standard library end up as JSON too.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processor=structlog.processors.JSONRenderer(), foreign_pre_chain=[*shared]
-        )
+        structlog.stdlib.ProcessorFormatter(processor=structlog.processors.JSONRenderer(), foreign_pre_chain=[*shared])
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

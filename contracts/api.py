@@ -1,0 +1,258 @@
+"""Shapes of the HTTP API (DESIGN.md is the contract; black-box tests drive these)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.common import (
+    Citation,
+    CleanStr,
+    DateList,
+    DecisionKind,
+    Location,
+    LongText,
+    Nip,
+    PolicyRef,
+    RequestKind,
+    Tier,
+)
+
+Comment = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DevTokenIn(Body):
+    nip: Nip
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    nip: str
+    name: str
+    roles: list[str]
+
+
+class SubmitRequestIn(Body):
+    kind: RequestKind
+    dates: DateList
+    location: Location | None = None
+    reason: LongText
+    work_plan: LongText | None = None
+
+
+class CancelIn(Body):
+    reason: Comment | None = None
+
+
+class DecisionIn(Body):
+    decision: DecisionKind
+    comment: Comment | None = None
+
+
+class BulkDecisionItem(Body):
+    task_id: Annotated[str, StringConstraints(max_length=100)]
+    decision: DecisionKind
+    comment: Comment | None = None
+
+
+class BulkDecisionIn(Body):
+    items: Annotated[list[BulkDecisionItem], Field(min_length=1, max_length=100)]
+
+
+class DelegationIn(Body):
+    delegate_nip: Nip
+    tiers: Annotated[list[Tier], Field(min_length=1, max_length=3)]
+    from_: datetime = Field(alias="from")
+    to: datetime
+    holder_nip: Nip | None = Field(default=None, description="admins may delegate on behalf of a holder")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PersonRef(BaseModel):
+    nip: str
+    name: str | None = None
+
+
+class RouteStepOut(BaseModel):
+    step: int
+    tier: Tier
+    action: str
+    approver_nip: str
+    approver_name: str
+    on_behalf_of: str | None = None
+    citation: Citation
+
+
+class DecisionOut(BaseModel):
+    task_id: str
+    round: int
+    tier: Tier
+    decision: DecisionKind
+    comment: str | None = None
+    actor: PersonRef
+    on_behalf_of: PersonRef | None = None
+    decided_at: datetime
+
+
+class RefusalOut(BaseModel):
+    code: str
+    message: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class RequestOut(BaseModel):
+    id: UUID
+    status: str
+    kind: RequestKind
+    dates: list[date]
+    location: dict[str, Any] | None = None
+    reason: str | None = None
+    work_plan: str | None = None
+    requester: dict[str, Any]
+    route: list[Tier]
+    route_steps: list[RouteStepOut]
+    current_tier: Tier | None
+    current_task_id: str | None = None
+    round: int
+    policy: PolicyRef | None
+    citations: list[Citation]
+    decisions: list[DecisionOut]
+    refusal: RefusalOut | None = None
+    leave_debit: dict[str, Any] | None = None
+    obligations: list[dict[str, Any]] = Field(default_factory=list)
+    timezone: str | None = None
+    clock: str
+    submitted_at: datetime
+    updated_at: datetime
+    submitted_at_local: str | None = None
+
+
+class RequestListOut(BaseModel):
+    items: list[RequestOut]
+
+
+class UnitLoadDay(BaseModel):
+    date: date
+    unit_size: int
+    WFO: int
+    WFH: int
+    WFA: int
+    CUTI: int
+
+
+class LeaveBalanceOut(BaseModel):
+    year: int
+    entitlement: int | None
+    reserved: int
+    used: int
+    available: int | None
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    request_id: UUID
+    kind: RequestKind
+    dates: list[date]
+    tier: Tier
+    action: str
+    round: int
+    requester: dict[str, Any]
+    assignee_nip: str
+    on_behalf_of: str | None = None
+    via: Literal["direct", "acting", "delegation", "escalation"]
+    assigned_at: datetime
+    assigned_at_local: str | None = None
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+    overdue: bool
+    reminders: int
+    balance: LeaveBalanceOut | None = None
+    unit_load: list[UnitLoadDay]
+
+
+class TaskListOut(BaseModel):
+    items: list[TaskOut]
+    total: int
+
+
+class BulkItemResult(BaseModel):
+    task_id: str
+    ok: bool
+    status: int
+    code: str | None = None
+    detail: str | None = None
+    request: RequestOut | None = None
+
+
+class BulkDecisionOut(BaseModel):
+    results: list[BulkItemResult]
+    succeeded: int
+    failed: int
+
+
+class DelegationOut(BaseModel):
+    id: UUID
+    holder_nip: str
+    delegate_nip: str
+    tiers: list[Tier]
+    valid_from: datetime
+    valid_to: datetime
+
+
+class DirectoryImportOut(BaseModel):
+    sha256: str
+    rows: int
+    added: int
+    changed: int
+    removed: int
+    unchanged: bool
+    position: int | None = None
+
+
+class AuditEventOut(BaseModel):
+    position: int
+    event_id: UUID
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime | None
+    actor: str
+    on_behalf_of: str | None
+    correlation_id: str
+    causation_id: str | None
+    policy: PolicyRef | None
+    clock: str
+    payload: dict[str, Any]
+    content_hash: str
+    prev_hash: str | None
+    hash: str
+    chain_hash: str
+
+
+class AuditStreamOut(BaseModel):
+    request_id: UUID
+    stream_id: str
+    events: list[AuditEventOut]
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    events_checked: int
+    first_bad_position: int | None = None
+    reason: str | None = None
+    streams_checked: int = 0
+    checkpoints_checked: int = 0
+    head_position: int = 0
+    head_chain_hash: str | None = None

@@ -1,0 +1,117 @@
+"""The outbox relay: publishes the log to JetStream in position order.
+
+The events table is the outbox: positions are gap-free and become visible in order, so the relay only
+needs a cursor. Each message carries `Nats-Msg-Id = event_id`; a crash between publish and cursor update
+re-publishes, and JetStream's duplicate window drops the copy. One relay is active at a time (a session
+advisory lock), so several replicas can run for availability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+from faststream.nats import JStream, NatsBroker
+
+from contracts.canonical import canonical_json
+from contracts.events import EventEnvelope
+from eventstore.store import PostgresEventStore
+
+log = structlog.get_logger(__name__)
+_RELAY_LOCK = 7461628
+EVENTS_CHANNEL = "lentur_events"
+
+
+def events_stream(name: str, prefix: str, duplicate_window_seconds: int) -> JStream:
+    return JStream(name, subjects=[f"{prefix}.>"], duplicate_window=float(duplicate_window_seconds))
+
+
+def subject_for(prefix: str, event: EventEnvelope) -> str:
+    category = event.stream_id.split("-", 1)[0] or "other"
+    return f"{prefix}.{category}.{event.type}"
+
+
+def message_body(event: EventEnvelope) -> bytes:
+    return canonical_json(event.model_dump(mode="json")).encode()
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        store: PostgresEventStore,
+        broker: NatsBroker,
+        *,
+        stream: JStream,
+        prefix: str,
+        batch_size: int = 500,
+        name: str = "jetstream",
+    ) -> None:
+        self.dsn = dsn
+        self.store = store
+        self.broker = broker
+        self.stream = stream
+        self.prefix = prefix
+        self.batch_size = batch_size
+        self.name = name
+        self.published = 0
+        self._wake = asyncio.Event()
+        self.is_leader = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._run_as_leader(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("relay_retry", error=str(exc))
+                self.is_leader = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def _run_as_leader(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2.0)
+                if stop.is_set():
+                    return
+            self.is_leader = True
+            await conn.add_listener(EVENTS_CHANNEL, lambda *_: self._wake.set())
+            await conn.execute(
+                "INSERT INTO relay_cursor (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", self.name
+            )
+            while not stop.is_set():
+                self._wake.clear()
+                sent = await self.publish_pending(conn)
+                if sent == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 1.0)
+        finally:
+            self.is_leader = False
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+        cursor = int(await conn.fetchval("SELECT position FROM relay_cursor WHERE name = $1", self.name))
+        events = await self.store.read_all(after=cursor, limit=self.batch_size)
+        if not events:
+            return 0
+        # One connection keeps publish order; JetStream stores them in the order they arrive.
+        await asyncio.gather(
+            *(
+                self.broker.publish(
+                    message_body(event),
+                    subject_for(self.prefix, event),
+                    headers={"Nats-Msg-Id": str(event.event_id), "Lentur-Position": str(event.position)},
+                    stream=self.stream.name,
+                    timeout=10,
+                )
+                for event in events
+            )
+        )
+        await conn.execute("UPDATE relay_cursor SET position = $2 WHERE name = $1", self.name, events[-1].position)
+        self.published += len(events)
+        return len(events)

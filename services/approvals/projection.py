@@ -1,0 +1,96 @@
+"""Loads the rows a batch of events touches, folds the batch, and saves what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.events import EventEnvelope
+from services.approvals.state import TABLE_KEYS, ApprovalState, Row, Table
+
+READ_MODEL_TABLES = tuple(TABLE_KEYS)
+
+
+def _request_ids(events: list[EventEnvelope]) -> list[UUID]:
+    found = {UUID(str(e.payload["request_id"])) for e in events if "request_id" in e.payload}
+    return sorted(found)
+
+
+async def _load(conn: asyncpg.Connection, table: Table, where: str, *args: Any) -> None:
+    for record in await conn.fetch(f"SELECT * FROM {table.name} WHERE {where}", *args):
+        row = dict(record)
+        table.rows[table.key_of(row)] = row
+
+
+async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, events: list[EventEnvelope]) -> None:
+    request_ids = _request_ids(events)
+    if request_ids:
+        for name in ("rm_requests", "rm_tasks", "rm_unit_day", "rm_leave"):
+            await _load(conn, state[name], "request_id = ANY($1::uuid[])", request_ids)
+    quotas = sorted({e.payload["quota"] for e in events if "quota" in e.payload})
+    if quotas:
+        await _load(conn, state["rm_quotas"], "quota = ANY($1::text[])", quotas)
+    delegations = sorted({UUID(str(e.payload["delegation_id"])) for e in events if "delegation_id" in e.payload})
+    if delegations:
+        await _load(conn, state["rm_delegations"], "delegation_id = ANY($1::uuid[])", delegations)
+    holders = sorted({e.payload["holder_nip"] for e in events if "holder_nip" in e.payload})
+    if holders:
+        await _load(conn, state["rm_people"], "nip = ANY($1::text[])", holders)
+    regions = sorted({p["region"] for e in events if e.type == "DirectoryImported" for p in e.payload["people"]})
+    if regions:
+        await _load(conn, state["rm_people"], "region = ANY($1::text[])", regions)
+
+
+async def save_changes(conn: asyncpg.Connection, state: ApprovalState) -> None:
+    for table in state.tables.values():
+        if table.deleted:
+            keys = list(table.deleted)
+            condition = " AND ".join(f"{k} = ${i + 1}" for i, k in enumerate(table.key))
+            await conn.executemany(f"DELETE FROM {table.name} WHERE {condition}", keys)
+        if table.dirty:
+            rows = [table.rows[k] for k in table.dirty if k in table.rows]
+            await upsert(conn, table, rows)
+        table.clear_changes()
+
+
+async def upsert(conn: asyncpg.Connection, table: Table, rows: list[Row]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    quoted = [f'"{c}"' for c in columns]
+    placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
+    updates = ", ".join(f"{q} = EXCLUDED.{q}" for c, q in zip(columns, quoted, strict=True) if c not in table.key)
+    conflict = ", ".join(table.key)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    sql = f"INSERT INTO {table.name} ({', '.join(quoted)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}"
+    await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
+async def write_full_state(conn: asyncpg.Connection, state: ApprovalState) -> None:
+    """Replace every read-model table with the state's rows (used by rebuild)."""
+    await conn.execute(f"TRUNCATE {', '.join(READ_MODEL_TABLES)}")
+    for table in state.tables.values():
+        rows = list(table.rows.values())
+        if not rows:
+            continue
+        columns = list(rows[0])
+        await conn.copy_records_to_table(
+            table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
+        )
+        table.clear_changes()
+
+
+class ReadModelProjection:
+    """Requests, tasks, unit load, quotas, delegations, directory, packs and the inspector's index."""
+
+    name = "read-models"
+
+    async def apply_batch(self, conn: asyncpg.Connection, events: list[EventEnvelope]) -> None:
+        state = ApprovalState()
+        await load_touched_rows(conn, state, events)
+        for table in state.tables.values():
+            table.clear_changes()
+        state.apply_all(events)
+        await save_changes(conn, state)

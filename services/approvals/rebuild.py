@@ -1,0 +1,72 @@
+"""Rebuild the read models from the event store alone: fold in memory, then replace the tables at once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import asyncpg
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from contracts.upcasting import upcast
+from eventstore.store import PostgresEventStore
+from services.approvals.projection import ReadModelProjection, write_full_state
+from services.approvals.state import ApprovalState
+
+
+async def fold_store(
+    store: PostgresEventStore,
+    *,
+    up_to: int | None = None,
+    progress: Console | None = None,
+    batch_size: int = 20000,
+) -> ApprovalState:
+    head = up_to if up_to is not None else await store.head_position()
+    state = ApprovalState()
+    bar = Progress(
+        TextColumn("membangun ulang"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=progress,
+        disable=progress is None,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("events", total=head)
+        position = 0
+        while position < head:
+            events = await store.read_all(after=position, limit=batch_size, up_to=head)
+            if not events:
+                break
+            for event in events:
+                state.apply(upcast(event))
+            position = events[-1].position
+            bar.update(task, completed=position)
+    return state
+
+
+async def rebuild_read_models(pool: asyncpg.Pool, *, progress: Console | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
+    store = PostgresEventStore(pool)
+    head = await store.head_position()
+    state = await fold_store(store, up_to=head, progress=progress)
+    folded = time.perf_counter()
+    name = ReadModelProjection.name
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.execute(
+            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", name
+        )
+        await conn.execute("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
+        await write_full_state(conn, state)
+        await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, head)
+    finished = time.perf_counter()
+    return {
+        "events": head,
+        "fold_seconds": round(folded - started, 3),
+        "write_seconds": round(finished - folded, 3),
+        "total_seconds": round(finished - started, 3),
+        "rows": {t.name: len(t.rows) for t in state.tables.values()},
+    }

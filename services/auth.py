@@ -1,0 +1,71 @@
+"""Signed, expiring bearer tokens whose subject is the NIP. A bare NIP is never a credential."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from contracts.common import Role
+from contracts.directory import Person
+from services.problems import Problem
+
+ALGORITHM = "HS256"
+ISSUER = "lentur"
+
+
+@dataclass(frozen=True)
+class Principal:
+    person: Person
+
+    @property
+    def nip(self) -> str:
+        return self.person.nip
+
+    @property
+    def region(self) -> str:
+        return self.person.region
+
+    def has(self, role: Role) -> bool:
+        return role in self.person.roles
+
+    @property
+    def is_inspector(self) -> bool:
+        return self.has(Role.INSPECTOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has(Role.ADMIN)
+
+
+class TokenService:
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+
+    def issue(self, nip: str, *, now: datetime | None = None) -> tuple[str, datetime]:
+        issued = now or datetime.now(UTC)
+        expires = issued + timedelta(seconds=self._ttl)
+        token = jwt.encode(
+            {"sub": nip, "iss": ISSUER, "iat": issued, "exp": expires, "jti": uuid.uuid4().hex},
+            self._secret,
+            algorithm=ALGORITHM,
+        )
+        return token, expires
+
+    def subject(self, token: str) -> str:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Problem(401, "token_expired", "Token sudah kedaluwarsa; silakan masuk kembali.") from exc
+        except jwt.PyJWTError as exc:
+            raise Problem(401, "invalid_token", "Token tidak sah.") from exc
+        return str(claims["sub"])

@@ -1,0 +1,36 @@
+"""What the HTTP layer needs, built once by the composition root (deploy/bootstrap.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client
+
+from eventstore.store import PostgresEventStore
+from runtime.clock import Clock
+from runtime.settings import Settings
+from services.auth import TokenService
+from services.privacy import PersonalDataVault
+from services.readmodels import ReadModels
+from services.waiter import ProjectionWaiter
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    pool: asyncpg.Pool
+    store: PostgresEventStore
+    temporal: Client
+    tokens: TokenService
+    vault: PersonalDataVault
+    reads: ReadModels
+    waiter: ProjectionWaiter
+    packs: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.task_queue

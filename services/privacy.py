@@ -1,0 +1,106 @@
+"""Sealing personal data (reasons, work plans, locations) under per-person, per-month keys.
+
+Events carry only ciphertext; a key destroyed after the retention period erases what it sealed while every
+hash in the chain still verifies (UU 27/2022: minimal, purposeful, limited in time).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from contracts.events import Sealed
+
+ERASED = "[data pribadi telah dihapus sesuai masa retensi]"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class PersonalDataVault:
+    def __init__(self, pool: asyncpg.Pool, master_secret: str) -> None:
+        self.pool = pool
+        self._kek = AESGCM(hashlib.sha256(("lentur-kek|" + master_secret).encode()).digest())
+        self._cache: dict[str, bytes | None] = {}
+
+    @staticmethod
+    def key_id(nip: str, purpose: str, at: datetime) -> str:
+        return f"{nip}:{purpose}:{at:%Y-%m}"
+
+    async def _key(self, kid: str, *, create: bool) -> bytes | None:
+        if kid in self._cache:
+            return self._cache[kid]
+        if create:
+            nip, purpose, period = kid.split(":")
+            key = AESGCM.generate_key(bit_length=256)
+            nonce = os.urandom(12)
+            wrapped = nonce + self._kek.encrypt(nonce, key, kid.encode())
+            await self.pool.execute(
+                "INSERT INTO subject_keys (kid, nip, purpose, period, wrapped_key) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (kid) DO NOTHING",
+                kid,
+                nip,
+                purpose,
+                period,
+                wrapped,
+            )
+        row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
+        if row is None or row["wrapped_key"] is None:
+            if row is not None:
+                self._cache[kid] = None
+            return None
+        blob = bytes(row["wrapped_key"])
+        key = self._kek.decrypt(blob[:12], blob[12:], kid.encode())
+        self._cache[kid] = key
+        return key
+
+    async def seal(self, nip: str, purpose: str, data: dict[str, Any], at: datetime) -> Sealed:
+        kid = self.key_id(nip, purpose, at)
+        key = await self._key(kid, create=True)
+        if key is None:
+            raise RuntimeError(f"key {kid} was destroyed; cannot seal new data under it")
+        nonce = os.urandom(12)
+        plaintext = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+        ciphertext = AESGCM(key).encrypt(nonce, plaintext, kid.encode())
+        return Sealed(kid=kid, nonce=_b64(nonce), ct=_b64(ciphertext))
+
+    async def unseal(self, sealed: Sealed | dict[str, Any] | None) -> dict[str, Any] | None:
+        """The sealed data, or None when its key has been destroyed."""
+        if sealed is None:
+            return None
+        if isinstance(sealed, dict):
+            sealed = Sealed.model_validate(sealed)
+        key = await self._key(sealed.kid, create=False)
+        if key is None:
+            return None
+        plaintext = AESGCM(key).decrypt(
+            base64.b64decode(sealed.nonce), base64.b64decode(sealed.ct), sealed.kid.encode()
+        )
+        data: dict[str, Any] = json.loads(plaintext)
+        return data
+
+    async def destroy(self, kids: list[str]) -> list[str]:
+        rows = await self.pool.fetch(
+            "UPDATE subject_keys SET wrapped_key = NULL, destroyed_at = now() "
+            "WHERE kid = ANY($1::text[]) AND destroyed_at IS NULL RETURNING kid",
+            kids,
+        )
+        for kid in kids:
+            self._cache[kid] = None
+        return [r["kid"] for r in rows]
+
+    async def expired_keys(self, purpose: str, before_period: str) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT kid FROM subject_keys WHERE purpose = $1 AND period < $2 AND destroyed_at IS NULL ORDER BY kid",
+            purpose,
+            before_period,
+        )
+        return [r["kid"] for r in rows]

@@ -1,0 +1,49 @@
+"""The Temporal worker: built once with its clients, runs the approval workflows and their activities."""
+
+from __future__ import annotations
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from eventstore.store import PostgresEventStore
+from workflows.approval.activities import ApprovalActivities
+from workflows.approval.workflow import ApprovalWorkflow
+
+WORKFLOWS = [ApprovalWorkflow]
+
+# Our pure modules are deterministic; passing them through keeps the sandbox from re-importing pydantic
+# models for every workflow run (a large start-up cost).
+PASSTHROUGH_MODULES = ("contracts", "policy", "workflows.approval.models", "pydantic")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+async def connect_temporal(address: str, namespace: str = "default") -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    store: PostgresEventStore,
+    pool: asyncpg.Pool,
+    *,
+    max_concurrent: int = 200,
+) -> Worker:
+    activities = ApprovalActivities(store, pool)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[activities.append_events, activities.apply_quotas, activities.escalation_target],
+        workflow_runner=sandbox_runner(),
+        max_concurrent_activities=max_concurrent,
+        max_concurrent_workflow_tasks=max_concurrent,
+    )
