@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import holidays
+
+from contracts.zones import fixed_zone
 
 HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 BULAN = (
@@ -90,15 +91,10 @@ def non_working_reason(day: date) -> str | None:
     return f"{label} adalah hari libur akhir pekan"
 
 
-@lru_cache(maxsize=32)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def local_date(moment: date | datetime, timezone: str) -> date:
     """The calendar date of `moment` in the region's zone; a bare date is taken as already local."""
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
             raise ValueError("waktu tanpa zona tidak dapat dibandingkan dengan tanggal daerah")
-        return moment.astimezone(_zone(timezone)).date()
+        return moment.astimezone(fixed_zone(timezone)).date()
     return moment

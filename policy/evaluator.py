@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from weakref import WeakKeyDictionary
 
-from contracts.common import Citation, EmployeeType, RequestKind, Tier
+from contracts.common import Citation, EmployeeType, PolicyRef, RequestKind, Tier
 from contracts.directory import Person
 from contracts.evaluation import (
     ApprovalTimers,
@@ -39,6 +39,7 @@ from contracts.policy_pack import (
     StepSpec,
     UnitCapRule,
 )
+from contracts.zones import zone_label
 from policy.calendar import format_tanggal, is_working_day, local_date, non_working_reason
 from policy.directory import DirectoryIndex, PostHolder
 from policy.leave import annual_leave_balance, gender_from_nip, service_years, tmt_from_nip
@@ -64,7 +65,6 @@ TIER_LABEL = {
     Tier.OPD_HEAD: "kepala perangkat daerah",
     Tier.PPK: "PPK",
 }
-ZONE_LABEL = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 RANK = {tier: i for i, tier in enumerate(TIER_ORDER)}
 
 
@@ -87,10 +87,30 @@ def evaluate(
     directory: DirectoryIndex,
     usage: UsageSnapshot,
     today: date | datetime,
+    pinned: PolicyRef | None = None,
 ) -> Evaluation:
-    """Judge a new request under the packs in force for the requester's region."""
+    """Judge a request under the packs in force for the requester's region.
+
+    `today` is the region's local date, or better the current instant (an aware datetime), which is
+    read in the region's zone here. `pinned` is the PolicyRef a resubmitted request was first judged
+    by: it is judged by that exact pack again (LookupError if that text is not loaded).
+    """
+    regional = packs.for_region(requester.region)
+    if pinned is not None:
+        loaded = packs.resolve(pinned)
+        if loaded is None:
+            raise LookupError(f"paket {pinned.id} {pinned.version} ({pinned.sha256[:12]}…) tidak dimuat")
+        return evaluate_under(
+            loaded,
+            requester=requester,
+            draft=draft,
+            directory=directory,
+            usage=usage,
+            today=today,
+            regional=regional if loaded.is_baseline else None,
+        )
     return evaluate_with(
-        regional=packs.for_region(requester.region),
+        regional=regional,
         baseline=packs.baseline,
         requester=requester,
         draft=draft,
@@ -329,7 +349,7 @@ def _check_dates(
         raise _Refused(
             "past_date",
             f"{format_tanggal(past[0])} sudah lewat (hari ini {format_tanggal(today)} "
-            f"{ZONE_LABEL.get(timezone, timezone)}); permohonan hanya untuk hari ini atau sesudahnya.",
+            f"{zone_label(timezone)}); permohonan hanya untuk hari ini atau sesudahnya.",
             [loaded.cite(pack.general.past_date)],
         )
     if _counts_calendar_days(pack, kind):

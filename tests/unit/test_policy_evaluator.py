@@ -371,6 +371,27 @@ def test_resubmission_is_judged_by_the_pack_it_was_first_judged_by() -> None:
         original, requester=requester, draft=draft, directory=directory(), usage=UsageSnapshot(), today=TODAY
     )
     assert again.allowed and again.policy == first.ref
+    pinned = evaluate(
+        packs=newer,
+        requester=requester,
+        draft=draft,
+        directory=directory(),
+        usage=UsageSnapshot(),
+        today=TODAY,
+        pinned=first.ref,
+    )
+    assert pinned == again
+    unknown = first.ref.model_copy(update={"sha256": "0" * 64})
+    with pytest.raises(LookupError):
+        evaluate(
+            packs=newer,
+            requester=requester,
+            draft=draft,
+            directory=directory(),
+            usage=UsageSnapshot(),
+            today=TODAY,
+            pinned=unknown,
+        )
 
 
 def test_explicit_regional_pack_refuses_dates_outside_its_window() -> None:

@@ -180,8 +180,10 @@ def test_duplicate_rule_id_is_refused() -> None:
 
 
 def test_unknown_timezone_and_tier_are_refused() -> None:
-    refused = _refusal(KENDARI_TEXT.replace("timezone: Asia/Makassar", "timezone: WITA"))
-    assert refused.line == _line_of(KENDARI_TEXT, "timezone:")
+    for zone in ("WITA", "Europe/Paris"):
+        refused = _refusal(KENDARI_TEXT.replace("timezone: Asia/Makassar", f"timezone: {zone}"))
+        assert refused.line == _line_of(KENDARI_TEXT, "timezone:")
+        assert "zona waktu" in refused.reason
     refused = _refusal(
         KENDARI_TEXT.replace("add: {tier: PPK, action: approve}", "add: {tier: SEKDA, action: approve}", 1)
     )
