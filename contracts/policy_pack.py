@@ -332,18 +332,14 @@ class GeneralRules(Frozen):
     working_days: Rule = Field(description="weekends, public holidays and cuti bersama are not working days")
     past_date: Rule
     one_arrangement_per_day: Rule = Field(description="a day already approved cannot be approved twice")
-    single_policy: Rule = Field(
-        description="one request is judged by one pack; a request spanning windows is split"
-    )
+    single_policy: Rule = Field(description="one request is judged by one pack; a request spanning windows is split")
 
 
 class PolicyPack(Frozen):
     id: PackId
     version: PackVersion
     scope: Literal["regional", "national"] = "regional"
-    region: PackId | None = Field(
-        default=None, description="directory region code; null for the national pack"
-    )
+    region: PackId | None = Field(default=None, description="directory region code; null for the national pack")
     name: ShortText
     timezone: ZoneName
     legal_basis: tuple[LegalBasis, ...] = Field(min_length=1)
@@ -427,9 +423,7 @@ def pack_problems(pack: PolicyPack) -> list[tuple[tuple[str | int, ...], str]]:
     if pack.scope == "regional" and pack.region is None:
         problems.append((("region",), "paket regional wajib menyebut region"))
     if pack.scope == "national" and pack.windows:
-        problems.append(
-            (("windows",), "paket nasional tidak memiliki jendela; berlaku di luar jendela daerah")
-        )
+        problems.append((("windows",), "paket nasional tidak memiliki jendela; berlaku di luar jendela daerah"))
 
     basis_ids: set[str] = set()
     for i, basis in enumerate(pack.legal_basis):

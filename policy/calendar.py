@@ -44,9 +44,7 @@ def cuti_bersama(year: int) -> Mapping[date, str]:
     """Collective-leave days of a year (e.g. 26 Dec 2025, 'Cuti Bersama Hari Raya Natal')."""
     found = holidays.country_holidays("ID", years=year, categories=("government",), language="id")
     public = public_holidays(year)
-    return MappingProxyType(
-        {d: str(name) for d, name in sorted(found.items()) if d.year == year and d not in public}
-    )
+    return MappingProxyType({d: str(name) for d, name in sorted(found.items()) if d.year == year and d not in public})
 
 
 @lru_cache(maxsize=64)

@@ -279,9 +279,7 @@ def _judge(
                 debit = _annual_leave_debit(loaded, requester, counted, usage)
                 shaped.append(debit.citation)
 
-        shaped += [
-            loaded.cite(n) for n in pack.notices if _matches(n.when, requester, kind, abroad, in_window)
-        ]
+        shaped += [loaded.cite(n) for n in pack.notices if _matches(n.when, requester, kind, abroad, in_window)]
         route = _route(loaded, requester, kind, directory, abroad=abroad, in_window=in_window)
     except _Refused as refused:
         return Evaluation(
@@ -340,9 +338,7 @@ def _span_refusal(regional: LoadedPack, baseline: LoadedPack, dates: list[date],
     )
 
 
-def _check_dates(
-    loaded: LoadedPack, kind: RequestKind, dates: list[date], today: date, timezone: str
-) -> None:
+def _check_dates(loaded: LoadedPack, kind: RequestKind, dates: list[date], today: date, timezone: str) -> None:
     pack = loaded.pack
     past = [d for d in dates if d < today]
     if past:
@@ -535,9 +531,7 @@ def _leave_rule(
     return rule
 
 
-def _annual_leave_debit(
-    loaded: LoadedPack, requester: Person, counted: list[date], usage: UsageSnapshot
-) -> LeaveDebit:
+def _annual_leave_debit(loaded: LoadedPack, requester: Person, counted: list[date], usage: UsageSnapshot) -> LeaveDebit:
     rule = loaded.pack.leave.annual
     years = sorted({d.year for d in counted})
     if len(years) > 1:
@@ -589,9 +583,7 @@ def _obligations(loaded: LoadedPack, kind: RequestKind) -> tuple[Obligation, ...
 # --- routing ----------------------------------------------------------------------------------------------
 
 
-_POSTS: WeakKeyDictionary[DirectoryIndex, dict[tuple[Tier, str, str], PostHolder | None]] = (
-    WeakKeyDictionary()
-)
+_POSTS: WeakKeyDictionary[DirectoryIndex, dict[tuple[Tier, str, str], PostHolder | None]] = WeakKeyDictionary()
 
 
 def _post(directory: DirectoryIndex, tier: Tier, requester: Person) -> PostHolder | None:
@@ -654,9 +646,7 @@ def _route(
     planned = _planned_steps(pack, requester, kind, abroad, in_window)
     upward = loaded.cite(pack.routing.upward)
     if not planned:
-        raise _Refused(
-            "no_approver", f"Paket {pack.id} tidak mengatur rute untuk {KIND_LABEL[kind]}.", [upward]
-        )
+        raise _Refused("no_approver", f"Paket {pack.id} tidak mengatur rute untuk {KIND_LABEL[kind]}.", [upward])
 
     # A head's own request starts one tier above the post they hold (or act in).
     own_rank = -1
@@ -729,9 +719,7 @@ def _route_step(tier: Tier, holder: PostHolder, action: str, citation: Citation)
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
-def _matches(
-    when: Applicability, requester: Person, kind: RequestKind, abroad: bool, in_window: bool
-) -> bool:
+def _matches(when: Applicability, requester: Person, kind: RequestKind, abroad: bool, in_window: bool) -> bool:
     return (
         (when.kinds is None or kind in when.kinds)
         and (when.employee_types is None or requester.employee_type in when.employee_types)

@@ -124,9 +124,7 @@ def _span(start: date, end: date) -> str:
 
 def _windows(pack: PolicyPack) -> RenderableType:
     if not pack.windows:
-        return Text(
-            "Masa kerja fleksibel: tidak ada (paket ini berlaku di luar masa SE daerah)", style="italic"
-        )
+        return Text("Masa kerja fleksibel: tidak ada (paket ini berlaku di luar masa SE daerah)", style="italic")
     table = _table("Masa kerja fleksibel", "tanggal", "aturan / sumber", "isi")
     for window in pack.windows:
         table.add_row(_spans(list(window.all_dates())), _cite(pack, window), window.clause)
@@ -137,17 +135,12 @@ def _flexible(pack: PolicyPack) -> Table:
     flex = pack.flexible
     table = _table("Kerja fleksibel", "ketentuan", "berlaku untuk", "aturan / sumber")
     for allow in flex.allow:
-        who = (
-            f"jenis {_names(allow.kinds)}; pegawai {_names(allow.employee_types)}; "
-            f"OPD {_names(allow.opd_classes)}"
-        )
+        who = f"jenis {_names(allow.kinds)}; pegawai {_names(allow.employee_types)}; OPD {_names(allow.opd_classes)}"
         table.add_row("diizinkan", who, _cite(pack, allow))
     for restriction in flex.restrict:
         table.add_row(f"ditolak ({restriction.code})", _when(restriction.when), _cite(pack, restriction))
     if flex.location is not None:
-        table.add_row(
-            "lokasi wajib diisi", f"jenis {_names(flex.location.kinds)}", _cite(pack, flex.location)
-        )
+        table.add_row("lokasi wajib diisi", f"jenis {_names(flex.location.kinds)}", _cite(pack, flex.location))
     for cap in flex.unit_caps:
         table.add_row(
             f"batas harian unit: {cap.max_away_ratio:.0%} (dibulatkan ke bawah)",
@@ -208,9 +201,7 @@ def _leave(pack: PolicyPack) -> Table:
 def _duties(pack: PolicyPack) -> RenderableType:
     if not pack.obligations:
         return Text("Kewajiban selama hari yang disetujui: tidak ada", style="italic")
-    table = _table(
-        "Kewajiban selama hari yang disetujui", "kewajiban", "kapan", "kepada", "data", "aturan / sumber"
-    )
+    table = _table("Kewajiban selama hari yang disetujui", "kewajiban", "kapan", "kepada", "data", "aturan / sumber")
     for duty in pack.obligations:
         when = ", ".join(f"{w.label} {w.start:%H:%M}–{w.end:%H:%M}" for w in duty.windows)
         if duty.deadline is not None:

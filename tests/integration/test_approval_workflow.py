@@ -31,13 +31,24 @@ async def h(infra: InfraAddresses) -> AsyncIterator[Harness]:
         yield running
 
 
-async def decide(handle, snapshot: RequestSnapshot, actor: str, decision: str = "approve", comment: str | None = None,
-                 on_behalf_of: str | None = None) -> RequestSnapshot:
+async def decide(
+    handle,
+    snapshot: RequestSnapshot,
+    actor: str,
+    decision: str = "approve",
+    comment: str | None = None,
+    on_behalf_of: str | None = None,
+) -> RequestSnapshot:
     assert snapshot.current_task_id
     return await handle.execute_update(
         ApprovalWorkflow.decide,
-        DecideCommand(task_id=snapshot.current_task_id, decision=DecisionKind(decision), comment=comment, actor=actor,
-                      on_behalf_of=on_behalf_of),
+        DecideCommand(
+            task_id=snapshot.current_task_id,
+            decision=DecisionKind(decision),
+            comment=comment,
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+        ),
         result_type=RequestSnapshot,
     )
 
@@ -51,8 +62,15 @@ async def test_approve_path(h: Harness) -> None:
     s = await decide(handle, s, PPK)
     assert s.status == "APPROVED"
     assert await h.events(handle) == [
-        "RequestSubmitted", "RouteDetermined", "TaskAssigned",
-        "DecisionRecorded", "TaskAssigned", "DecisionRecorded", "TaskAssigned", "DecisionRecorded", "RequestApproved",
+        "RequestSubmitted",
+        "RouteDetermined",
+        "TaskAssigned",
+        "DecisionRecorded",
+        "TaskAssigned",
+        "DecisionRecorded",
+        "TaskAssigned",
+        "DecisionRecorded",
+        "RequestApproved",
     ]
     await record_history(handle, "approve")
 
@@ -60,8 +78,12 @@ async def test_approve_path(h: Harness) -> None:
 async def test_reject_path_releases_reserved_leave(h: Harness) -> None:
     debit = LeaveDebit(year=2025, days=2, entitlement=12, available=12, citation=cite("leave"))
     requester = RequesterRef(**{**REQUESTER.model_dump(), "nip": "199301242015041167"})
-    handle, s = await h.start(evaluation(leave_debit=debit), kind=RequestKind.CUTI_TAHUNAN, requester=requester,
-                              dates=[date(2025, 12, 29), date(2025, 12, 30)])
+    handle, s = await h.start(
+        evaluation(leave_debit=debit),
+        kind=RequestKind.CUTI_TAHUNAN,
+        requester=requester,
+        dates=[date(2025, 12, 29), date(2025, 12, 30)],
+    )
     quota = await h.store.last_event("quota-annual-leave:199301242015041167:2025")
     assert quota is not None and quota.type == "QuotaReserved" and quota.payload["used_after"] == 2
     s = await decide(handle, s, UNIT_HEAD, "reject", "Beban kerja akhir tahun")
@@ -123,16 +145,18 @@ async def test_cancel_before_decision_and_after_approval(h: Harness) -> None:
     with pytest.raises(WorkflowUpdateFailedError) as stranger:
         await handle.execute_update(ApprovalWorkflow.cancel, CancelCommand(actor=UNIT_HEAD))
     assert stranger.value.cause.type == "not_requester"  # type: ignore[union-attr]
-    s = await handle.execute_update(ApprovalWorkflow.cancel, CancelCommand(actor=REQUESTER.nip, reason="Batal"),
-                                    result_type=RequestSnapshot)
+    s = await handle.execute_update(
+        ApprovalWorkflow.cancel, CancelCommand(actor=REQUESTER.nip, reason="Batal"), result_type=RequestSnapshot
+    )
     assert s.status == "CANCELLED"
     await record_history(handle, "cancel")
 
     handle, s = await h.start(evaluation())
     s = await decide(handle, s, UNIT_HEAD)
     s = await decide(handle, s, OPD_HEAD)
-    s = await handle.execute_update(ApprovalWorkflow.cancel, CancelCommand(actor=REQUESTER.nip),
-                                    result_type=RequestSnapshot)
+    s = await handle.execute_update(
+        ApprovalWorkflow.cancel, CancelCommand(actor=REQUESTER.nip), result_type=RequestSnapshot
+    )
     assert s.status == "CANCELLED"
     assert (await h.events(handle))[-1] == "RequestCancelled"
 
@@ -151,8 +175,9 @@ async def test_cancel_after_the_first_day_started_is_refused(h: Harness) -> None
 
 
 async def test_reminder_then_escalation_to_the_next_tier(h: Harness) -> None:
-    ev = evaluation((Tier.UNIT_HEAD, Tier.OPD_HEAD), remind_after=timedelta(seconds=1),
-                    escalate_after=timedelta(seconds=3))
+    ev = evaluation(
+        (Tier.UNIT_HEAD, Tier.OPD_HEAD), remind_after=timedelta(seconds=1), escalate_after=timedelta(seconds=3)
+    )
     handle, s = await h.start(ev)
     types = await h.wait_for_event(handle, "TaskEscalated")
     assert types.index("TaskReminded") < types.index("TaskEscalated")
@@ -161,8 +186,11 @@ async def test_reminder_then_escalation_to_the_next_tier(h: Harness) -> None:
     with pytest.raises(WorkflowUpdateFailedError):  # the stalled tier's task is gone
         await handle.execute_update(
             ApprovalWorkflow.decide,
-            DecideCommand(task_id=s.current_task_id.replace("s1", "s0"), decision=DecisionKind.APPROVE,  # type: ignore[union-attr]
-                          actor=UNIT_HEAD),
+            DecideCommand(
+                task_id=s.current_task_id.replace("s1", "s0"),
+                decision=DecisionKind.APPROVE,  # type: ignore[union-attr]
+                actor=UNIT_HEAD,
+            ),
         )
     s = await decide(handle, s, OPD_HEAD)
     assert s.status == "APPROVED"
@@ -170,13 +198,24 @@ async def test_reminder_then_escalation_to_the_next_tier(h: Harness) -> None:
 
 
 async def test_expiry_when_the_first_day_passes_releases_quota(h: Harness) -> None:
-    cap = UnitDailyCap(unit_code="DISHUB-U1", kinds=frozenset({RequestKind.WFH}), cap=1, unit_size=2,
-                       dates=(date(2025, 12, 29),), citation=cite("cap"))
+    cap = UnitDailyCap(
+        unit_code="DISHUB-U1",
+        kinds=frozenset({RequestKind.WFH}),
+        cap=1,
+        unit_size=2,
+        dates=(date(2025, 12, 29),),
+        citation=cite("cap"),
+    )
     debit = LeaveDebit(year=2025, days=1, entitlement=12, available=12, citation=cite("leave"))
     requester = RequesterRef(**{**REQUESTER.model_dump(), "nip": "198309122005032168"})
     ends_soon = datetime(2025, 12, 29, 15, 59, 57, tzinfo=UTC)  # 3 s before 30 Dec 00:00 WITA
-    handle, s = await h.start(evaluation(caps=(cap,), leave_debit=debit), dates=[date(2025, 12, 29)],
-                              simulated_now=ends_soon, kind=RequestKind.CUTI_TAHUNAN, requester=requester)
+    handle, s = await h.start(
+        evaluation(caps=(cap,), leave_debit=debit),
+        dates=[date(2025, 12, 29)],
+        simulated_now=ends_soon,
+        kind=RequestKind.CUTI_TAHUNAN,
+        requester=requester,
+    )
     result = await handle.result()
     assert result.status == "EXPIRED"
     assert (await h.events(handle))[-1] == "RequestExpired"
@@ -187,11 +226,20 @@ async def test_expiry_when_the_first_day_passes_releases_quota(h: Harness) -> No
 
 async def test_unit_cap_is_never_exceeded_under_concurrent_final_approvals(h: Harness) -> None:
     day = date(2025, 12, 30)
-    cap = UnitDailyCap(unit_code="CAP-UNIT", kinds=frozenset({RequestKind.WFH}), cap=3, unit_size=6, dates=(day,),
-                       citation=cite("cap"))
+    cap = UnitDailyCap(
+        unit_code="CAP-UNIT", kinds=frozenset({RequestKind.WFH}), cap=3, unit_size=6, dates=(day,), citation=cite("cap")
+    )
     ev = evaluation((Tier.UNIT_HEAD,), caps=(cap,))
-    started = [await h.start(ev, dates=[day], requester=RequesterRef(
-        **{**REQUESTER.model_dump(), "unit_code": "CAP-UNIT", "nip": f"19900101201501100{i}"})) for i in range(8)]
+    started = [
+        await h.start(
+            ev,
+            dates=[day],
+            requester=RequesterRef(
+                **{**REQUESTER.model_dump(), "unit_code": "CAP-UNIT", "nip": f"19900101201501100{i}"}
+            ),
+        )
+        for i in range(8)
+    ]
     results = await asyncio.gather(*(decide(handle, s, UNIT_HEAD) for handle, s in started))
     approved = [r for r in results if r.status == "APPROVED"]
     refused = [r for r in results if r.status == "REJECTED"]
@@ -202,8 +250,9 @@ async def test_unit_cap_is_never_exceeded_under_concurrent_final_approvals(h: Ha
 
 
 async def test_worker_restart_mid_approval_and_timers_firing_while_it_is_down(h: Harness) -> None:
-    ev = evaluation((Tier.UNIT_HEAD, Tier.OPD_HEAD), remind_after=timedelta(seconds=2),
-                    escalate_after=timedelta(days=2))
+    ev = evaluation(
+        (Tier.UNIT_HEAD, Tier.OPD_HEAD), remind_after=timedelta(seconds=2), escalate_after=timedelta(days=2)
+    )
     handle, s = await h.start(ev)
     s = await decide(handle, s, UNIT_HEAD)
     await h.stop_worker()

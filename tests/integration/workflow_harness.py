@@ -29,8 +29,9 @@ from workflows.worker import build_worker, connect_temporal
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 RECORD = os.environ.get("LENTUR_RECORD_HISTORIES") == "1"
 POLICY = PolicyRef(id="test-pack", version="1", sha256="0" * 64)
-REQUESTER = RequesterRef(nip="199505042021012163", name="Putri Teguh", region="kendari", opd_code="DISHUB",
-                         unit_code="DISHUB-U1")
+REQUESTER = RequesterRef(
+    nip="199505042021012163", name="Putri Teguh", region="kendari", opd_code="DISHUB", unit_code="DISHUB-U1"
+)
 APPROVERS = {
     Tier.UNIT_HEAD: ("197506201999081160", "Indah Sari"),
     Tier.OPD_HEAD: ("199503222018022159", "Yusuf Indah"),
@@ -62,8 +63,7 @@ def evaluation(
         ),
         caps=caps,
         leave_debit=leave_debit,
-        timers=ApprovalTimers(remind_after=remind_after, escalate_after=escalate_after,
-                              escalate_to=escalate_to),  # type: ignore[arg-type]
+        timers=ApprovalTimers(remind_after=remind_after, escalate_after=escalate_after, escalate_to=escalate_to),  # type: ignore[arg-type]
         resubmit_from=resubmit_from,  # type: ignore[arg-type]
         citations=(cite("route"),),
     )

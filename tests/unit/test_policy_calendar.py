@@ -39,15 +39,13 @@ def test_window_days_are_working_days() -> None:
 def test_reasons_name_the_day_and_the_holiday() -> None:
     assert non_working_reason(date(2025, 12, 29)) is None
     assert (
-        non_working_reason(date(2025, 12, 25))
-        == "Kamis, 25 Desember 2025 adalah hari libur nasional (Hari Raya Natal)"
+        non_working_reason(date(2025, 12, 25)) == "Kamis, 25 Desember 2025 adalah hari libur nasional (Hari Raya Natal)"
     )
     reason = non_working_reason(date(2025, 12, 26))
     assert reason is not None and "Jumat, 26 Desember 2025" in reason and "cuti bersama" in reason
     assert non_working_reason(date(2025, 12, 27)) == "Sabtu, 27 Desember 2025 adalah hari libur akhir pekan"
     assert (
-        non_working_reason(date(2026, 1, 1))
-        == "Kamis, 1 Januari 2026 adalah hari libur nasional (Tahun Baru Masehi)"
+        non_working_reason(date(2026, 1, 1)) == "Kamis, 1 Januari 2026 adalah hari libur nasional (Tahun Baru Masehi)"
     )
 
 

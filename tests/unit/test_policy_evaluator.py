@@ -220,11 +220,12 @@ def test_kendari_annual_leave_needs_the_wali_kota_and_is_debited() -> None:
     usage = UsageSnapshot(annual_leave_used={2024: 0, 2025: 0})
     evaluation = judge(KENDARI_SUPPORT, "CUTI_TAHUNAN", [D29, D30], usage=usage)
     assert evaluation.allowed
-    assert evaluation.route[-1].tier == Tier.PPK
+    assert [s.tier for s in evaluation.route] == [Tier.UNIT_HEAD, Tier.OPD_HEAD, Tier.PPK]
     assert evaluation.route[-1].approver_name == "Citra Kurnia"
     debit = evaluation.leave_debit
     assert debit is not None
-    assert (debit.year, debit.days, debit.entitlement, debit.available) == (2025, 2, 14, 3)
+    # 12 days of 2025 plus 6 carried from an unused 2024; cuti bersama 2025 does not count (Keppres 2/2025)
+    assert (debit.year, debit.days, debit.entitlement, debit.available) == (2025, 2, 18, 18)
 
 
 def test_bitung_leave_abroad_during_the_window_needs_the_ppk_citation() -> None:
@@ -260,9 +261,7 @@ def test_leave_across_the_window_edge_is_one_request() -> None:
 def test_weekends_holidays_and_past_days_are_refused_by_name() -> None:
     holiday = judge(KENDARI_SUPPORT, "CUTI_TAHUNAN", [date(2025, 12, 25)])
     assert holiday.refusal is not None and holiday.refusal.code == "non_working_day"
-    assert (
-        "Hari Raya Natal" in holiday.refusal.message and "Kamis, 25 Desember 2025" in holiday.refusal.message
-    )
+    assert "Hari Raya Natal" in holiday.refusal.message and "Kamis, 25 Desember 2025" in holiday.refusal.message
     past = judge(KENDARI_SUPPORT, "WFH", [date(2025, 12, 15)])
     assert past.refusal is not None and past.refusal.code == "past_date"
     assert "WITA" in past.refusal.message
@@ -312,9 +311,7 @@ def test_leave_rules_from_the_nip() -> None:
     assert female.allowed
     too_long = judge(LUWU_SUPPORT_F, "CUTI_ALASAN_PENTING", [J5 + timedelta(days=i) for i in range(31)])
     assert too_long.refusal is not None and too_long.refusal.code == "leave_too_long"
-    spans = judge(
-        KENDARI_SUPPORT, "CUTI_TAHUNAN", [D31, J2], usage=UsageSnapshot(annual_leave_used={2025: 0})
-    )
+    spans = judge(KENDARI_SUPPORT, "CUTI_TAHUNAN", [D31, J2], usage=UsageSnapshot(annual_leave_used={2025: 0}))
     assert spans.refusal is not None and spans.refusal.code == "leave_spans_years"
     long_service = judge(KENDARI_SUPPORT, "CUTI_BESAR", [J5])
     assert long_service.allowed
@@ -536,9 +533,7 @@ def test_every_allowed_evaluation_satisfies_its_pack(data: RandomRequest, index:
         else:
             assert loaded is regional and all(d in loaded.window_dates for d in dates)
         assert any(
-            kind in a.kinds
-            and requester.employee_type in a.employee_types
-            and requester.opd_class in a.opd_classes
+            kind in a.kinds and requester.employee_type in a.employee_types and requester.opd_class in a.opd_classes
             for a in pack.flexible.allow
         )
         assert not any(
@@ -557,10 +552,7 @@ def test_every_allowed_evaluation_satisfies_its_pack(data: RandomRequest, index:
         limit = pack.flexible.weekly_limit
         if limit is not None:
             for d in dates:
-                assert (
-                    sum(1 for x in dates if x.isocalendar()[:2] == d.isocalendar()[:2])
-                    <= limit.max_days_per_week
-                )
+                assert sum(1 for x in dates if x.isocalendar()[:2] == d.isocalendar()[:2]) <= limit.max_days_per_week
     else:
         rule = next(k for k in pack.leave.kinds if k.kind == kind)
         assert requester.employee_type in rule.employee_types

@@ -63,11 +63,7 @@ def test_legal_basis_records_the_circulars() -> None:
     kutim = packs().get("kutai-timur")
     assert kendari is not None and kutim is not None
     se = kendari.pack.legal_basis[0]
-    assert (
-        se.issued_on == date(2025, 12, 22)
-        and se.signatory is not None
-        and "Siska Karina Imran" in se.signatory
-    )
+    assert se.issued_on == date(2025, 12, 22) and se.signatory is not None and "Siska Karina Imran" in se.signatory
     assert kutim.pack.legal_basis[0].issued_on == date(2025, 12, 19)
     for loaded in packs():
         b531 = [b for b in loaded.pack.legal_basis if b.id == "surat-menpanrb-b531"]
@@ -147,9 +143,7 @@ def test_wrong_value_names_its_line_and_field() -> None:
 
 
 def test_unknown_key_is_refused_at_its_line() -> None:
-    text = BASELINE_TEXT.replace(
-        "    cuti_bersama_deducted: true", "    cuti_bersama_deducted: true\n    bonus: 3"
-    )
+    text = BASELINE_TEXT.replace("    cuti_bersama_deducted: false", "    cuti_bersama_deducted: false\n    bonus: 3")
     refused = _refusal(text)
     assert refused.line == _line_of(text, "bonus: 3")
     assert "tidak dikenal" in refused.reason

@@ -53,7 +53,7 @@ PERMEN = "PermenPANRB No. 4 Tahun 2025"
 PP11 = "PP No. 11 Tahun 2017 jo. PP No. 17 Tahun 2020"
 PP49 = "PP No. 49 Tahun 2018"
 SKB = "SKB Menteri Agama, Menteri Ketenagakerjaan, dan Menteri PANRB"
-KEPPRES = "Keputusan Presiden tentang Cuti Bersama"
+KEPPRES = "Keputusan Presiden No. 2 Tahun 2025"
 UU_PDP = "UU No. 27 Tahun 2022"
 
 PAST = date(2025, 12, 19)
@@ -168,9 +168,7 @@ def common_cases(
             "route",
             Tier.UNIT_HEAD,
         ),
-        Case(
-            pack, f"{pack}.cuti-tahunan", (PP11, PP49), staff, "CUTI_TAHUNAN", (J5,), "allowed", usage=HISTORY
-        ),
+        Case(pack, f"{pack}.cuti-tahunan", (PP11, PP49), staff, "CUTI_TAHUNAN", (J5,), "allowed", usage=HISTORY),
         # sick leave counts calendar days, so a Friday–Monday span over the weekend is fine
         Case(
             pack,
@@ -220,7 +218,7 @@ def common_cases(
             (J5, J6, J7, J8, J9),
             "insufficient_leave_balance",
             "refusal",
-            usage=UsageSnapshot(annual_leave_used={2026: 0}),
+            usage=UsageSnapshot(annual_leave_used={2026: 8}),
         ),
         Case(pack, f"{pack}.tenggat-persetujuan", (se,), staff, flex, (D29,), "allowed", location=flex_loc),
         Case(pack, f"{pack}.ajukan-ulang", (se,), staff, flex, (D29,), "allowed", location=flex_loc),
@@ -695,9 +693,7 @@ CASES: list[Case] = [
         span=(D24, D29),
         flex="WFH",
     ),
-    Case(
-        "kendari", "kendari.masa-fleksibel", (KENDARI_SE, B531), KENDARI_SUPPORT, "WFH", (D29, D30), "allowed"
-    ),
+    Case("kendari", "kendari.masa-fleksibel", (KENDARI_SE, B531), KENDARI_SUPPORT, "WFH", (D29, D30), "allowed"),
     Case(
         "kendari",
         "kendari.kombinasi-wfo-wfh-wfa",
@@ -745,6 +741,18 @@ CASES: list[Case] = [
     ),
     Case(
         "kendari",
+        "kendari.rute-cuti-tahunan",
+        (KENDARI_SE,),
+        KENDARI_SUPPORT,
+        "CUTI_TAHUNAN",
+        (D29,),
+        "allowed",
+        "route",
+        Tier.OPD_HEAD,
+        usage=HISTORY,
+    ),
+    Case(
+        "kendari",
         "kendari.izin-wali-kota-cuti-tahunan",
         (KENDARI_SE,),
         KENDARI_SUPPORT,
@@ -786,9 +794,7 @@ CASES: list[Case] = [
         "staffing",
     ),
     # --- national baseline (flexible work outside windows; leave where a region has no pack yet) --------
-    Case(
-        "national-baseline", "baseline.fleksibel-lokasi", (PERMEN,), KUTIM_STAFF, "WFH", (J5, J6), "allowed"
-    ),
+    Case("national-baseline", "baseline.fleksibel-lokasi", (PERMEN,), KUTIM_STAFF, "WFH", (J5, J6), "allowed"),
     Case(
         "national-baseline",
         "baseline.lokasi-wfa",
@@ -922,9 +928,7 @@ CASES: list[Case] = [
         usage=HISTORY,
         baseline_only=True,
     ),
-    Case(
-        "national-baseline", "baseline.tenggat-persetujuan", (PERMEN,), KUTIM_STAFF, "WFH", (J5,), "allowed"
-    ),
+    Case("national-baseline", "baseline.tenggat-persetujuan", (PERMEN,), KUTIM_STAFF, "WFH", (J5,), "allowed"),
     Case("national-baseline", "baseline.ajukan-ulang", (PERMEN,), KUTIM_STAFF, "WFH", (J5,), "allowed"),
     Case(
         "national-baseline",
