@@ -292,6 +292,9 @@ class PiketRule(Rule):
 
     dates: tuple[date, ...] = Field(min_length=1)
     opd_classes: frozenset[OpdClass] = ALL_OPD_CLASSES
+    attendance_windows: tuple[DutyWindowSpec, ...] = Field(
+        default=(), description="when those on the piket roster must record their presence"
+    )
 
 
 class StaffingMinimum(Rule):

@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
+from services.compliance.api import router as compliance_router
 from services.container import Container
 from services.packs.api import router as packs_router
 from services.problems import Problem, install_problem_handlers, problem_response
@@ -67,6 +68,14 @@ def create_app(container: Container) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    for router in (system_router, requests_router, approvals_router, audit_router, admin_router, packs_router):
+    for router in (
+        system_router,
+        requests_router,
+        approvals_router,
+        audit_router,
+        admin_router,
+        packs_router,
+        compliance_router,
+    ):
         app.include_router(router)
     return app
