@@ -14,6 +14,7 @@ from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
 from services.container import Container
+from services.portal import install_portal
 from services.problems import Problem, install_problem_handlers, problem_response
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
@@ -68,4 +69,5 @@ def create_app(container: Container) -> FastAPI:
 
     for router in (system_router, requests_router, approvals_router, audit_router, admin_router):
         app.include_router(router)
+    install_portal(app)
     return app
