@@ -8,7 +8,6 @@
     var canvas = document.getElementById("grafik-papan");
     if (!canvas || typeof Chart === "undefined") return;
     var data = JSON.parse(canvas.getAttribute("data-chart"));
-    var reduced = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     // a box sized by the number of bars; the chart fills it (CSSOM, which the page's CSP allows)
     canvas.parentNode.style.height = Math.max(180, data.labels.length * 48 + 70) + "px";
     new Chart(canvas, {
@@ -23,7 +22,7 @@
         indexAxis: "y",
         responsive: true,
         maintainAspectRatio: false,
-        animation: reduced ? false : { duration: 300 },
+        animation: false, // figures, not a show: the bars are final the moment they appear
         scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } },
         plugins: { legend: { position: "bottom" } }
       }
