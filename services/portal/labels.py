@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from contracts.common import Role
 from services.portal.options import KIND_LABELS
 
@@ -72,6 +74,11 @@ MONTH_NAMES = (
     "November",
     "Desember",
 )
+
+
+def short_date(value: date | str) -> str:
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
 
 def kind_label(code: str) -> str:

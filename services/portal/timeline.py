@@ -48,7 +48,7 @@ def _details(e: EventEnvelope, names: Mapping[str, str]) -> list[str]:
         out = []
         if e.type == "RequestSubmitted":
             out.append(labels.kind_label(str(p.get("kind"))))
-        out.append("Tanggal: " + ", ".join(str(d) for d in p.get("dates", [])))
+        out.append("Tanggal: " + ", ".join(labels.short_date(str(d)) for d in p.get("dates", [])))
         if p.get("country") and p["country"] != "ID":
             out.append(f"Luar negeri ({p['country']})")
         return out

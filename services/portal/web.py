@@ -77,21 +77,17 @@ class Viewer:
         return zone_label(self.zone)
 
 
-def _local(value: datetime | None, zone: str) -> str:
+def _local(value: datetime | None, zone: str, *, seconds: bool = False) -> str:
     if value is None:
         return "—"
     local = value.astimezone(ZoneInfo(zone))
-    return f"{local.day} {labels.MONTH_NAMES[local.month - 1][:3]} {local.year}, {local:%H:%M} {zone_label(zone)}"
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local.day} {labels.MONTH_NAMES[local.month - 1][:3]} {local.year}, {clock} {zone_label(zone)}"
 
 
 def _long_date(value: date | str) -> str:
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{labels.DAY_NAMES[day.weekday()]}, {day.day} {labels.MONTH_NAMES[day.month - 1]} {day.year}"
-
-
-def _short_date(value: date | str) -> str:
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {labels.MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +96,8 @@ def templates() -> Jinja2Templates:
     env = t.env
     env.filters["local"] = _local
     env.filters["long_date"] = _long_date
-    env.filters["short_date"] = _short_date
+    env.filters["short_date"] = labels.short_date
+    env.filters["local_precise"] = lambda v, zone: _local(v, zone, seconds=True)
     env.filters["kind"] = labels.kind_label
     env.filters["status"] = lambda s: labels.STATUS_LABELS.get(s, s)
     env.filters["tier"] = lambda s: labels.TIER_LABELS.get(str(s), str(s))

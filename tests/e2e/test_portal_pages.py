@@ -241,6 +241,8 @@ async def test_bulk_approve_and_acting_for(stack: RunningStack) -> None:
     second = await _api_submit(stack, STAFF_3, {"kind": "WFH", "dates": ["2025-12-30"], "reason": "Orang tua sakit"})
     head = await portal_client(stack, UNIT_HEAD)
     try:
+        filtered = (await head.get("/kotak-masuk?tanggal=2025-12-30&jenis=WFH")).text
+        assert "Indah Made · Kerja dari rumah" in filtered and "Putri Teguh · " not in filtered
         ids = [(await _task_of(stack, UNIT_HEAD, r["id"]) or {})["task_id"] for r in (first, second)]
         r = await head.post(
             "/kotak-masuk/setujui-terpilih", data={"tugas": ids, "csrf_token": await token_of(head, "/kotak-masuk")}

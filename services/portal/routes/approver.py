@@ -46,7 +46,14 @@ async def _inbox_page(
     status: int = 200,
 ) -> Response:
     everything = await commands.inbox(c, me.principal)
-    tasks = await commands.inbox(c, me.principal, kind=kind or None, day=day, unit=unit or None)
+    # the counts cover the whole inbox; the list honours the filters (same meaning as GET /api/tasks)
+    tasks = [
+        t
+        for t in everything
+        if (not kind or t.kind.value == kind)
+        and (not unit or t.requester["unit_code"] == unit)
+        and (not day or day in {d.isoformat() for d in t.dates})
+    ]
     holders = {t.on_behalf_of for t in everything if t.on_behalf_of}
     names = await c.reads.names(holders)
     return render(
