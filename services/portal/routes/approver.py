@@ -54,8 +54,14 @@ async def _inbox_page(
         and (not unit or t.requester["unit_code"] == unit)
         and (not day or day in {d.isoformat() for d in t.dates})
     ]
-    holders = {t.on_behalf_of for t in everything if t.on_behalf_of}
-    names = await c.reads.names(holders)
+    acting_for = {t.task_id: t.on_behalf_of for t in everything if t.on_behalf_of}
+    for t in everything:
+        if t.via == "direct":  # a Plt/Plh named on the route itself (the post is vacant) also acts a.n. the holder
+            row = await c.reads.request(t.request_id)
+            step = next((s for s in (row["route"] if row else []) if s["tier"] == t.tier.value), None)
+            if step and step.get("on_behalf_of"):
+                acting_for[t.task_id] = step["on_behalf_of"]
+    names = await c.reads.names(set(acting_for.values()))
     return render(
         request,
         "inbox.html",
@@ -68,6 +74,7 @@ async def _inbox_page(
             "kinds": sorted({t.kind.value for t in everything}),
             "units": sorted({(t.requester["unit_code"], t.requester.get("unit_name") or "") for t in everything}),
             "filters": {"jenis": kind or "", "tanggal": day or "", "unit": unit or ""},
+            "acting_for": acting_for,
             "holder_names": names,
             "notice": notice,
             "errors": errors or {},
