@@ -16,6 +16,7 @@ from services.audit.api import router as audit_router
 from services.compliance.api import router as compliance_router
 from services.container import Container
 from services.packs.api import router as packs_router
+from services.portal import install_portal
 from services.problems import Problem, install_problem_handlers, problem_response
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
@@ -78,4 +79,5 @@ def create_app(container: Container) -> FastAPI:
         compliance_router,
     ):
         app.include_router(router)
+    install_portal(app)
     return app
