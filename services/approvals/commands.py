@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -68,6 +69,7 @@ async def decide(
         task_id=task_id, decision=body.decision, comment=body.comment, actor=me.nip, on_behalf_of=on_behalf_of
     )
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id_of_task(task_id)))
+    started = time.perf_counter()
     try:
         snapshot: RequestSnapshot = await handle.execute_update(
             ApprovalWorkflow.decide,
@@ -80,8 +82,17 @@ async def decide(
         if problem.code == "request_finished":
             problem = Problem(409, "already_decided", "Tugas ini sudah diputuskan.")
         raise problem from exc
-    log.info("decision_recorded", task_id=task_id, decision=body.decision.value, via=via, status=snapshot.status)
+    recorded = time.perf_counter()
     view = await visible_request(c, snapshot.request_id, snapshot.last_position, me)
+    log.info(
+        "decision_recorded",
+        task_id=task_id,
+        decision=body.decision.value,
+        via=via,
+        status=snapshot.status,
+        workflow_ms=round((recorded - started) * 1000, 1),
+        visible_ms=round((time.perf_counter() - recorded) * 1000, 1),
+    )
     if snapshot.refusal is not None:
         raise Problem(
             422,

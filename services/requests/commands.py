@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from typing import Any
 from uuid import UUID
@@ -88,9 +89,11 @@ async def submit_request(
     else:
         request_id = uuid.uuid4()
 
+    started = time.perf_counter()
     evaluation = await judge(c, person, body)
     if not evaluation.allowed:
         raise refusal_problem(evaluation)
+    judged = time.perf_counter()
 
     inp = ApprovalInput(
         request_id=request_id,
@@ -143,8 +146,17 @@ async def submit_request(
             title="Ditolak oleh kebijakan",
             citations=[ct.model_dump(mode="json") for ct in snapshot.refusal.citations],
         )
-    log.info("request_submitted", kind=body.kind.value, status=snapshot.status)
-    return await visible_request(c, request_id, snapshot.last_position, principal)
+    recorded = time.perf_counter()
+    view = await visible_request(c, request_id, snapshot.last_position, principal)
+    log.info(
+        "request_submitted",
+        kind=body.kind.value,
+        status=snapshot.status,
+        judge_ms=round((judged - started) * 1000, 1),
+        workflow_ms=round((recorded - judged) * 1000, 1),
+        visible_ms=round((time.perf_counter() - recorded) * 1000, 1),
+    )
+    return view
 
 
 async def _owned(c: Container, principal: Principal, request_id: UUID) -> Any:
