@@ -14,6 +14,9 @@ from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
 from services.container import Container
+from services.documents.api import public as verification_router
+from services.documents.api import router as documents_router
+from services.notifications.api import router as notifications_router
 from services.problems import Problem, install_problem_handlers, problem_response
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
@@ -67,5 +70,7 @@ def create_app(container: Container) -> FastAPI:
         return response
 
     for router in (system_router, requests_router, approvals_router, audit_router, admin_router):
+        app.include_router(router)
+    for router in (notifications_router, documents_router, verification_router):
         app.include_router(router)
     return app
