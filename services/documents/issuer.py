@@ -39,7 +39,7 @@ from services.documents.letters import (
 )
 from services.documents.regions import region_display
 from services.documents.render import render_letter
-from services.notifications.context import RequestContext, fold_request, load_request_facts
+from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
 from services.notifications.dispatcher import RetryPolicy
 from services.notifications.metrics import LETTERS
 
@@ -100,6 +100,8 @@ class LetterIssuer:
         self.dsn = dsn
         self.retry = retry or RetryPolicy(base_seconds=5.0, max_seconds=600.0, max_attempts=20)
         self._wake = asyncio.Event()
+        # One issuer at a time per letters stream in this process: every lost race costs a re-render.
+        self._stream_locks: dict[str, asyncio.Lock] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen())
@@ -218,6 +220,23 @@ class LetterIssuer:
         )
         doc_id = existing or new_document_id()
         holder, signer, opd_name = letter_parts
+        async with self._stream_locks.setdefault(stream, asyncio.Lock()):
+            await self._issue_numbered(job, context, approved, event_id, stream, doc_id, holder, signer, opd_name)
+
+    async def _issue_numbered(
+        self,
+        job: Job,
+        context: RequestContext,
+        approved: StreamFact,
+        event_id: UUID,
+        stream: str,
+        doc_id: str,
+        holder: Holder,
+        signer: Signer,
+        opd_name: str,
+    ) -> None:
+        display = region_display(context.region)
+        issued_on = local_date(approved.occurred_at, context.timezone or display.timezone)
         for _race in range(MAX_NUMBER_RACES):
             version = await self.store.stream_version(stream)
             sequence = version + 1

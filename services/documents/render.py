@@ -79,17 +79,18 @@ def render_letter(letter: Letter) -> bytes:
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, -1), 0.6 * cm)]))
     numbered = Table(
         [[_p("1."), [_p(letter.grant()), Spacer(1, 4), table, Spacer(1, 4), _p(letter.period())]]],
-        colWidths=[0.8 * cm, 15.6 * cm],
+        colWidths=[0.8 * cm, 15.5 * cm],
+        hAlign="LEFT",
     )
     numbered.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     story += [numbered]
     conditions = Table(
         [[_p(f"{chr(ord('a') + i)}."), _p(text)] for i, text in enumerate(letter.conditions())],
-        colWidths=[0.7 * cm, 14.9 * cm],
+        colWidths=[0.7 * cm, 14.8 * cm],
         hAlign="RIGHT",
     )
     conditions.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    closing = Table([[_p("2."), _p(letter.closing())]], colWidths=[0.8 * cm, 15.6 * cm])
+    closing = Table([[_p("2."), _p(letter.closing())]], colWidths=[0.8 * cm, 15.5 * cm], hAlign="LEFT")
     closing.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     story += [conditions, Spacer(1, 6), closing, Spacer(1, 16)]
 
@@ -103,7 +104,7 @@ def render_letter(letter: Letter) -> bytes:
     ]
     qr = Image(io.BytesIO(qr_png(letter.verify_url)), width=3.1 * cm, height=3.1 * cm)
     qr_cell = [qr, _p("Pindai untuk memeriksa keaslian surat ini:", SMALL), _p(letter.verify_url, SMALL)]
-    block = Table([[qr_cell, signature]], colWidths=[7.6 * cm, 8.8 * cm])
+    block = Table([[qr_cell, signature]], colWidths=[7.5 * cm, 8.8 * cm], hAlign="LEFT")
     block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     story.append(KeepTogether([block]))
     story += [Spacer(1, 14), _p("Tembusan:", SMALL)]
