@@ -268,7 +268,8 @@ class NotificationDispatcher:
     async def _finish(self, rows: Sequence[asyncpg.Record], status: str, error: str | None) -> None:
         await self.pool.execute(
             "UPDATE notification_deliveries SET status = $2, "
-            "sent_at = CASE WHEN $2::text = 'sent' THEN $3::timestamptz END, lease_until = NULL, last_error = $4 WHERE id = ANY($1::uuid[])",
+            "sent_at = CASE WHEN $2::text = 'sent' THEN $3::timestamptz END, lease_until = NULL, "
+            "last_error = $4 WHERE id = ANY($1::uuid[])",
             [r["id"] for r in rows],
             status,
             self.clock.now(),
