@@ -34,14 +34,14 @@ def day_and_date(day: date) -> str:
     return f"{DAYS[day.weekday()]}, {long_date(day)}"
 
 
-def _join(parts: list[str]) -> str:
+def _join(parts: list[str], last: str = "dan") -> str:
     if len(parts) <= 1:
         return "".join(parts)
-    return ", ".join(parts[:-1]) + " dan " + parts[-1]
+    return ", ".join(parts[:-1]) + f" {last} " + parts[-1]
 
 
 def dates_text(days: Iterable[date]) -> str:
-    """'29, 30 dan 31 Desember 2025'; '31 Desember 2025 dan 2 Januari 2026'."""
+    """'29, 30 dan 31 Desember 2025'; '29 dan 31 Desember 2025 serta 2 Januari 2026'."""
     ordered = sorted(set(days))
     groups: list[tuple[int, int, list[int]]] = []
     for day in ordered:
@@ -54,7 +54,7 @@ def dates_text(days: Iterable[date]) -> str:
         same_year_follows = index + 1 < len(groups) and groups[index + 1][0] == year
         suffix = MONTHS[month - 1] if same_year_follows else f"{MONTHS[month - 1]} {year}"
         parts.append(f"{_join([str(n) for n in numbers])} {suffix}")
-    return _join(parts)
+    return _join(parts, "serta")
 
 
 def date_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
