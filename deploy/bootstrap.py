@@ -271,7 +271,10 @@ async def run_projector(
     relay = OutboxRelay(dsn, store, broker, stream=stream, prefix=settings.nats_subject_prefix)
     loops = [f for r in runners for f in _consume(broker, stream, settings.nats_subject_prefix, r, store)]
     if settings.projector_metrics_port:
-        start_http_server(settings.projector_metrics_port, addr=settings.http_host)
+        try:
+            start_http_server(settings.projector_metrics_port, addr=settings.http_host)
+        except OSError as exc:  # metrics are worth a warning, not a projector that will not start
+            log.warning("projector_metrics_unavailable", port=settings.projector_metrics_port, error=str(exc))
 
     tasks: list[asyncio.Task[None]] = []
     try:
