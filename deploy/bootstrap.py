@@ -36,7 +36,7 @@ from services.documents.issuer import LetterIssuer
 from services.documents.projection import LetterProjection
 from services.notifications.channels import EmailChannel, SmtpConfig, WebhookChannel
 from services.notifications.dispatcher import NotificationDispatcher, RetryPolicy
-from services.notifications.projection import NotifierConfig, NotifierProjection
+from services.notifications.projection import NotifierConfig, NotifierProjection, start_at_head
 from services.privacy import PersonalDataVault
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
@@ -278,6 +278,8 @@ async def run_projector(
 
     tasks: list[asyncio.Task[None]] = []
     try:
+        for effectful in (notifier, letters):
+            await start_at_head(pool, effectful.name)
         for each in runners:
             await each.catch_up()
         await broker.start()

@@ -127,6 +127,16 @@ async def load_directory_view(conn: Any, events: list[EventEnvelope], contexts: 
     return view
 
 
+async def start_at_head(pool: Any, name: str) -> None:
+    """A projection whose effects reach people starts from the present the first time it runs: deploying it
+    onto a store with months of history must not mail everyone about every old task."""
+    await pool.execute(
+        "INSERT INTO projection_checkpoints (name, position) "
+        "SELECT $1, coalesce(max(position), 0) FROM events ON CONFLICT DO NOTHING",
+        name,
+    )
+
+
 class NotifierProjection:
     name = "notifier"
 

@@ -549,3 +549,28 @@ async def test_unknown_letters_all_look_alike_and_probing_is_rate_limited(stack:
         assert one.text == other.text and "tidak dikenal" in one.text
         statuses = [(await prober.get(f"/verifikasi/{uuid.uuid4().hex}")).status_code for _ in range(70)]
     assert 429 in statuses and set(statuses) <= {404, 429}
+
+
+async def test_a_notifier_deployed_onto_an_existing_log_does_not_mail_about_the_past(
+    stack: RunningStack, sink: MailSink
+) -> None:
+    await settled(stack)
+    before = len(sink.messages())
+    await stack.stop_component("projector")
+    conn = await db(stack)
+    try:
+        # As on the day the notifier is first deployed: no checkpoint, no notifications, a long log.
+        await conn.execute("DELETE FROM notification_deliveries; DELETE FROM notifications")
+        await conn.execute("DELETE FROM projection_checkpoints WHERE name = 'notifier'")
+        await stack.start_component("projector")
+        await settled(stack)
+        head = await conn.fetchval("SELECT max(position) FROM events")
+        assert await conn.fetchval("SELECT position FROM projection_checkpoints WHERE name = 'notifier'") == head
+        assert await conn.fetchval("SELECT count(*) FROM notifications") == 0
+    finally:
+        await conn.close()
+    assert len(sink.messages()) == before
+    # ... and from then on it works as before.
+    created = await submit(stack, INFO_STAFF, {"kind": "WFH", "dates": ["2025-12-29"], "reason": "Genset rusak"})
+    await settled(stack)
+    assert [m["X-Envelope-To"] for m in mails_about(sink, created["id"])] == [address(INFO_HEAD)]
