@@ -37,6 +37,7 @@ from services.documents.projection import LetterProjection
 from services.notifications.channels import EmailChannel, SmtpConfig, WebhookChannel
 from services.notifications.dispatcher import NotificationDispatcher, RetryPolicy
 from services.notifications.projection import NotifierConfig, NotifierProjection, start_at_head
+from services.packs.registry import PolicyRegistry, publish_bundled_packs
 from services.privacy import PersonalDataVault
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
@@ -61,11 +62,18 @@ async def open_pool(settings: Settings, *, name: str, max_size: int | None = Non
 
 
 async def prepare_database(settings: Settings) -> list[str]:
+    """Apply migrations, then publish the bundled policy packs (a no-op when they are already published)."""
     conn = await asyncpg.connect(settings.require("database_url"))
     try:
-        return await migrate(conn)
+        applied = await migrate(conn)
     finally:
         await conn.close()
+    pool = await open_pool(settings, name="prepare", max_size=2)
+    try:
+        await publish_bundled_packs(PostgresEventStore(pool), clock_from(settings))
+    finally:
+        await pool.close()
+    return applied
 
 
 @contextlib.asynccontextmanager
@@ -85,6 +93,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         vault=PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
         reads=ReadModels(pool),
         waiter=waiter,
+        policy=PolicyRegistry(pool),
     )
     if settings.nats_url:
         nats_broker = NatsBroker(settings.nats_url, logger=None)

@@ -12,6 +12,7 @@ from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from runtime.settings import Settings
 from services.auth import TokenService
+from services.packs.registry import PolicyRegistry
 from services.privacy import PersonalDataVault
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
@@ -28,7 +29,7 @@ class Container:
     vault: PersonalDataVault
     reads: ReadModels
     waiter: ProjectionWaiter
-    packs: Any = None
+    policy: PolicyRegistry
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

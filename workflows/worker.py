@@ -11,12 +11,21 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from eventstore.store import PostgresEventStore
 from workflows.approval.activities import ApprovalActivities
 from workflows.approval.workflow import ApprovalWorkflow
+from workflows.compliance.workflow import ComplianceWorkflow
 
-WORKFLOWS = [ApprovalWorkflow]
+WORKFLOWS = [ApprovalWorkflow, ComplianceWorkflow]
 
 # Our pure modules are deterministic; passing them through keeps the sandbox from re-importing pydantic
 # models for every workflow run (a large start-up cost).
-PASSTHROUGH_MODULES = ("contracts", "policy", "workflows.approval.models", "pydantic")
+PASSTHROUGH_MODULES = (
+    "contracts",
+    "policy",
+    "workflows.approval.models",
+    "workflows.compliance.models",
+    "workflows.compliance.schedule",
+    "workflows.activity_options",
+    "pydantic",
+)
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

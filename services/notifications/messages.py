@@ -71,9 +71,9 @@ def compose(
     p = event.payload
     zone = zone_of(notice.recipient, view, context)
     at = local_datetime(event.occurred_at, zone)
-    link = request_link(base_url, p["request_id"]) if "request_id" in p else None
+    link = request_link(base_url, p["request_id"]) if p.get("request_id") else None
     if context is None:
-        kind, requester, dates = "pengajuan", view.name(p.get("requester_nip")), ""
+        kind, requester, dates = "pengajuan", view.name(p.get("nip") or p.get("requester_nip")), ""
         unit = ""
     else:
         kind = KIND_LABELS.get(context.kind, context.kind)
@@ -160,8 +160,9 @@ def compose(
         if notice.kind == k.COMPLIANCE_MISSED:
             line = f"Kewajiban {duty} Anda untuk {day} belum dipenuhi. Atasan langsung Anda telah diberi tahu."
             return Message(f"Kewajiban terlewat: {duty} {day}", (line,), link)
-        line = f"{view.name(p['requester_nip'])} belum memenuhi kewajiban {duty} untuk {day}."
-        return Message(f"Kewajiban terlewat: {view.name(p['requester_nip'])}", (line,), link)
+        who = view.name(p.get("nip") or p.get("requester_nip"))
+        line = f"{who} belum memenuhi kewajiban {duty} untuk {day}."
+        return Message(f"Kewajiban terlewat: {who}", (line,), link)
     if notice.kind == k.DOCUMENT_ISSUED:
         line = f"Surat izin untuk pengajuan {kind} Anda telah terbit dengan nomor {p['number']}."
         return Message(f"Surat izin terbit: {p['number']}", (line,), link)

@@ -147,7 +147,7 @@ class NotifierProjection:
         relevant = [e for e in events if e.type in NOTIFIED_TYPES or e.type == PREFERENCES_EVENT]
         if not relevant:
             return
-        request_ids = sorted({UUID(str(e.payload["request_id"])) for e in relevant if "request_id" in e.payload})
+        request_ids = sorted({UUID(str(e.payload["request_id"])) for e in relevant if e.payload.get("request_id")})
         facts = await load_request_facts(conn, request_ids)
         latest = [c for c in (fold_request(f) for f in facts.values()) if c is not None]
         view = await load_directory_view(conn, relevant, latest)
@@ -174,7 +174,7 @@ class NotifierProjection:
                     event.position,
                 )
                 continue
-            request_id = UUID(str(event.payload["request_id"])) if "request_id" in event.payload else None
+            request_id = UUID(str(event.payload["request_id"])) if event.payload.get("request_id") else None
             context = fold_request(facts.get(request_id, []), up_to_position=event.position) if request_id else None
             for notice in recipients_for(event, context, view):
                 row, channels = self._record(event, context, view, notice, preferences)
@@ -209,7 +209,7 @@ class NotifierProjection:
         person = view.people.get(notice.recipient)
         region = person.region if person else (context.region if context else None)
         nid = notification_id(event.event_id, notice.recipient, notice.kind)
-        request_id = UUID(str(event.payload["request_id"])) if "request_id" in event.payload else None
+        request_id = UUID(str(event.payload["request_id"])) if event.payload.get("request_id") else None
         task_id = event.payload.get("task_id") if notice.kind.startswith("task_") else None
         row = (
             nid,

@@ -130,7 +130,7 @@ def _task_people(holder: str, tier: str, at: datetime, view: DirectoryView) -> l
 def recipients_for(event: EventEnvelope, context: RequestContext | None, view: DirectoryView) -> list[Notice]:
     """Everyone to tell about `event`, each once per kind; never the requester about their own task."""
     p: dict[str, Any] = event.payload
-    requester = context.requester_nip if context else p.get("requester_nip")
+    requester = context.requester_nip if context else (p.get("nip") or p.get("requester_nip"))
     notices: list[Notice] = []
 
     def add(nip: str | None, kind: str, role: str, holder: str | None = None) -> None:
@@ -164,7 +164,7 @@ def recipients_for(event: EventEnvelope, context: RequestContext | None, view: D
     elif event.type == "RequestExpired":
         add(requester, REQUEST_EXPIRED, "requester")
     elif event.type == "ComplianceMissed":
-        add(p["requester_nip"], COMPLIANCE_MISSED, "requester")
+        add(p.get("nip") or p.get("requester_nip"), COMPLIANCE_MISSED, "requester")
         add(p["superior_nip"], COMPLIANCE_MISSED_SUPERIOR, "superior")
     elif event.type == "DocumentIssued":
         add(requester, DOCUMENT_ISSUED, "requester")

@@ -42,10 +42,14 @@ async def get_request(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> Re
 
 
 @router.post("/{request_id}/cancel", response_model=RequestOut)
-async def cancel(request_id: UUID, c: ContainerDep, me: PrincipalDep, body: CancelIn | None = None) -> RequestOut:
-    return await commands.cancel_request(c, me, request_id, body or CancelIn())
+async def cancel(
+    request_id: UUID, c: ContainerDep, me: PrincipalDep, body: CancelIn | None = None, key: IdempotencyKey = None
+) -> RequestOut:
+    return await commands.cancel_request(c, me, request_id, body or CancelIn(), key)
 
 
 @router.post("/{request_id}/resubmit", response_model=RequestOut)
-async def resubmit(request_id: UUID, body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep) -> RequestOut:
-    return await commands.resubmit_request(c, me, request_id, body)
+async def resubmit(
+    request_id: UUID, body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep, key: IdempotencyKey = None
+) -> RequestOut:
+    return await commands.resubmit_request(c, me, request_id, body, key)

@@ -18,6 +18,8 @@ KENDARI_OPD_HEAD = "199503222018022159"  # Yusuf Indah, DISHUB
 KENDARI_PPK = "198609222008011156"  # Citra Kurnia, Wali Kota
 KENDARI_INSPECTOR = "199412172016012157"
 OTHER_UNIT_HEAD = "199306072018061182"  # Made Teguh, DISKOMINFO-U1
+COLLEAGUE = "197809212003122164"  # Indah Made, DISHUB-U1
+ANOTHER_COLLEAGUE = "197603131999112162"  # Kurnia Made, DISHUB-U1
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,7 @@ async def test_wrong_approver_self_approval_and_second_decision_are_refused(stac
 
 
 async def test_reject_ends_the_request_and_needs_a_comment(stack: RunningStack) -> None:
-    created = await _submit(stack, KENDARI_STAFF, {**WFH, "dates": ["2025-12-29"]})
+    created = await _submit(stack, COLLEAGUE, {**WFH, "dates": ["2025-12-29"]})
     task_id = created["current_task_id"]
     async with await stack.as_user(KENDARI_UNIT_HEAD) as head:
         no_comment = await head.post(f"/api/tasks/{task_id}/decision", json={"decision": "reject"})
@@ -151,12 +153,13 @@ async def test_bad_input_is_refused_with_problem_json_and_nothing_is_written(
 
 
 async def test_same_idempotency_key_gives_the_same_request(stack: RunningStack) -> None:
-    first = await _submit(stack, KENDARI_STAFF, {**WFH, "dates": ["2025-12-30"]}, **{"Idempotency-Key": "abc-123"})
+    body = {**WFH, "dates": ["2025-12-30"]}
+    first = await _submit(stack, ANOTHER_COLLEAGUE, body, **{"Idempotency-Key": "abc-123"})
     before = await _event_count(stack)
-    again = await _submit(stack, KENDARI_STAFF, {**WFH, "dates": ["2025-12-30"]}, **{"Idempotency-Key": "abc-123"})
+    again = await _submit(stack, ANOTHER_COLLEAGUE, body, **{"Idempotency-Key": "abc-123"})
     assert again["id"] == first["id"]
     assert await _event_count(stack) == before
-    async with await stack.as_user(KENDARI_STAFF) as asn:
+    async with await stack.as_user(ANOTHER_COLLEAGUE) as asn:
         changed = await asn.post(
             "/api/requests", json={**WFH, "dates": ["2025-12-29"]}, headers={"Idempotency-Key": "abc-123"}
         )

@@ -125,8 +125,8 @@ def test_the_requester_hears_of_progress_and_outcome_and_the_unit_head_of_an_abs
     assert recipients_for(last, context(), view()) == []
     approved = recipients_for(event("RequestApproved", {"round": 1, "final_tier": "PPK"}), context(), view())
     assert {(n.recipient, n.kind) for n in approved} == {(STAFF, "request_approved"), (HOLDER, "unit_member_approved")}
-    missed = event("ComplianceMissed", {"requester_nip": STAFF, "superior_nip": HOLDER, "day": "2025-12-29",
-                                        "duty": "activity_report", "task_id": "t"})  # fmt: skip
+    missed = event("ComplianceMissed", {"nip": STAFF, "superior_nip": HOLDER, "day": "2025-12-29",
+                                        "duty": "activity_report", "task_id": "t", "duty_id": "d"})  # fmt: skip
     assert {(n.recipient, n.kind) for n in recipients_for(missed, context(), view())} == {
         (STAFF, "compliance_missed"),
         (HOLDER, "compliance_missed_superior"),
