@@ -34,6 +34,7 @@ class DevTokenIn(Body):
 
 class TokenOut(BaseModel):
     access_token: str
+    token: str = Field(description="the same bearer token, for clients that look for this name")
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
     nip: str
@@ -78,11 +79,6 @@ class DelegationIn(Body):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class PersonRef(BaseModel):
-    nip: str
-    name: str | None = None
-
-
 class RouteStepOut(BaseModel):
     step: int
     tier: Tier
@@ -99,8 +95,12 @@ class DecisionOut(BaseModel):
     tier: Tier
     decision: DecisionKind
     comment: str | None = None
-    actor: PersonRef
-    on_behalf_of: PersonRef | None = None
+    actor: str = Field(description="NIP of who decided")
+    actor_name: str | None = None
+    on_behalf_of: str | None = Field(
+        default=None, description="NIP of the post holder when a Plt/Plh or delegate acted"
+    )
+    on_behalf_of_name: str | None = None
     decided_at: datetime
 
 
@@ -135,10 +135,6 @@ class RequestOut(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     submitted_at_local: str | None = None
-
-
-class RequestListOut(BaseModel):
-    items: list[RequestOut]
 
 
 class UnitLoadDay(BaseModel):
@@ -178,11 +174,6 @@ class TaskOut(BaseModel):
     reminders: int
     balance: LeaveBalanceOut | None = None
     unit_load: list[UnitLoadDay]
-
-
-class TaskListOut(BaseModel):
-    items: list[TaskOut]
-    total: int
 
 
 class BulkItemResult(BaseModel):
@@ -239,12 +230,6 @@ class AuditEventOut(BaseModel):
     prev_hash: str | None
     hash: str
     chain_hash: str
-
-
-class AuditStreamOut(BaseModel):
-    request_id: UUID
-    stream_id: str
-    events: list[AuditEventOut]
 
 
 class VerifyOut(BaseModel):

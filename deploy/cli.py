@@ -216,6 +216,19 @@ def policy_publish(pack: Path) -> None:
         raise typer.Exit(2) from exc
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="a smoke run that finishes in under two minutes")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write every figure here")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="latency and scaling chart (PNG)")] = None,
+) -> None:
+    """Measure Lentur beside its ceilings (bare Temporal, raw inserts, the eventsourcing library) in one run."""
+    from deploy.bench.run import run_bench
+
+    configure_logging("WARNING")
+    run_bench(quick=quick, json_path=json_out, plot_path=plot_out, console=console)
+
+
 def main() -> None:
     app()
 

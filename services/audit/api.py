@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from contracts.api import AuditEventOut, AuditStreamOut, VerifyOut
+from contracts.api import AuditEventOut, VerifyOut
 from contracts.common import Role
 from contracts.events import request_stream
 from services.audit.service import verify_store
@@ -16,8 +16,9 @@ from services.problems import Problem
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
-@router.get("/requests/{request_id}", response_model=AuditStreamOut)
-async def request_events(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> AuditStreamOut:
+@router.get("/requests/{request_id}", response_model=list[AuditEventOut])
+async def request_events(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> list[AuditEventOut]:
+    """The request's stream, in order, with every hash an inspector needs to check it."""
     require_any(me, Role.INSPECTOR, Role.ADMIN)
     row = await c.reads.request(request_id)
     events = await c.store.read_stream(request_stream(request_id))
@@ -26,11 +27,7 @@ async def request_events(request_id: UUID, c: ContainerDep, me: PrincipalDep) ->
     region = row["region"] if row is not None else events[0].payload.get("region")
     if region != me.region:
         raise Problem(403, "region_forbidden", "Pengajuan ini milik pemerintah daerah lain.")
-    return AuditStreamOut(
-        request_id=request_id,
-        stream_id=request_stream(request_id),
-        events=[AuditEventOut(**e.model_dump()) for e in events],
-    )
+    return [AuditEventOut(**e.model_dump()) for e in events]
 
 
 @router.get("/verify", response_model=VerifyOut)

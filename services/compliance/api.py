@@ -12,7 +12,6 @@ from services.compliance import commands
 from services.compliance.models import (
     AcknowledgeIn,
     CheckInIn,
-    DutyListOut,
     DutyOut,
     DutyResultOut,
     PiketIn,
@@ -35,11 +34,11 @@ async def report(request_id: UUID, body: ReportIn, c: ContainerDep, me: Principa
     return await commands.submit_report(c, me, request_id, body)
 
 
-@router.get("/api/compliance", response_model=DutyListOut)
+@router.get("/api/compliance", response_model=list[DutyOut])
 async def day_view(
     c: ContainerDep, me: PrincipalDep, day: Annotated[date, Query(alias="date")], unit: UnitQuery = None
-) -> DutyListOut:
-    return DutyListOut(items=await commands.day_view(c, me, day, unit))
+) -> list[DutyOut]:
+    return await commands.day_view(c, me, day, unit)
 
 
 @router.get("/api/compliance/export.csv")
@@ -55,9 +54,9 @@ async def day_csv(
     )
 
 
-@router.get("/api/compliance/tasks", response_model=DutyListOut)
-async def open_tasks(c: ContainerDep, me: PrincipalDep) -> DutyListOut:
-    return DutyListOut(items=await commands.open_tasks(c, me))
+@router.get("/api/compliance/tasks", response_model=list[DutyOut])
+async def open_tasks(c: ContainerDep, me: PrincipalDep) -> list[DutyOut]:
+    return await commands.open_tasks(c, me)
 
 
 @router.post("/api/compliance/tasks/{task_id}/acknowledge", response_model=DutyOut)

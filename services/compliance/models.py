@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.common import CleanStr, LongText, Nip, ShortText
 
@@ -16,9 +16,35 @@ class Body(BaseModel):
 
 
 class CheckInIn(Body):
+    """Where the ASN works now: coarse text and/or coordinates (rounded to what the pack needs before storing).
+
+    Accepts the flat form `{text, lat, lon}` and the nested form `{location: {text, lat, lon}}` or
+    `{location: "text"}`; `latitude`/`longitude` are read as `lat`/`lon`.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
     text: ShortText | None = Field(default=None, description="coarse place, e.g. 'Masamba, rumah'")
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, validation_alias=AliasChoices("lat", "latitude"))
+    lon: float | None = Field(default=None, ge=-180, le=180, validation_alias=AliasChoices("lon", "longitude"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_location(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "location" not in data:
+            return data
+        data = dict(data)
+        location = data.pop("location")
+        if isinstance(location, str):
+            data.setdefault("text", location)
+        elif isinstance(location, dict):
+            for key, value in location.items():
+                if key == "country":
+                    continue
+                data.setdefault(key, value)
+        elif location is not None:
+            raise ValueError("location harus teks atau objek {text, lat, lon}")
+        return data
 
 
 class AttachmentIn(Body):
@@ -27,9 +53,13 @@ class AttachmentIn(Body):
 
 
 class ReportIn(Body):
-    kind: Literal["activity", "performance"] = "activity"
-    day: date | None = None
-    text: LongText
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["activity", "performance"] = Field(
+        default="activity", validation_alias=AliasChoices("kind", "type", "report_kind")
+    )
+    day: date | None = Field(default=None, validation_alias=AliasChoices("day", "date"))
+    text: LongText = Field(validation_alias=AliasChoices("text", "content", "report", "body", "summary"))
     attachment: AttachmentIn | None = None
 
 
@@ -64,10 +94,6 @@ class DutyOut(BaseModel):
 class DutyResultOut(BaseModel):
     duty: DutyOut
     late: bool
-
-
-class DutyListOut(BaseModel):
-    items: list[DutyOut]
 
 
 class PiketOut(BaseModel):

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
 
-from contracts.api import CancelIn, RequestListOut, RequestOut, SubmitRequestIn
+from contracts.api import CancelIn, RequestOut, SubmitRequestIn
 from services.deps import ContainerDep, PrincipalDep
 from services.problems import Problem
 from services.requests import commands
@@ -22,13 +22,13 @@ async def submit(body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep, key: 
     return await commands.submit_request(c, me, body, key)
 
 
-@router.get("", response_model=RequestListOut)
-async def list_requests(c: ContainerDep, me: PrincipalDep, mine: Annotated[bool, Query()] = True) -> RequestListOut:
+@router.get("", response_model=list[RequestOut])
+async def list_requests(c: ContainerDep, me: PrincipalDep, mine: Annotated[bool, Query()] = True) -> list[RequestOut]:
     if mine or not (me.is_inspector or me.is_admin):
         rows = await c.reads.requests_of(me.nip)
     else:
         rows = await c.reads.requests_in_region(me.region)
-    return RequestListOut(items=[await request_out(c, r, me) for r in rows])
+    return [await request_out(c, r, me) for r in rows]
 
 
 @router.get("/{request_id}", response_model=RequestOut)

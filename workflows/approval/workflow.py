@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         request_stream,
     )
     from contracts.zones import fixed_zone
-    from workflows.activity_options import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.activity_options import call
     from workflows.approval.models import (
         AppendRequest,
         AppendResult,
@@ -149,12 +149,10 @@ class ApprovalWorkflow:
                     clock=self.inp.clock_mode,
                 )
             )
-        result: AppendResult = await workflow.execute_activity(
+        result: AppendResult = await call(
             "append_events",
             AppendRequest(events=drafts, expected={self.stream: self.version}),
-            result_type=AppendResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            AppendResult,
         )
         self.version = result.last_version
         self.last_position = max(self.last_position, result.last_position)
@@ -164,7 +162,7 @@ class ApprovalWorkflow:
         if not claims:
             return QuotaResult(ok=True)
         self.quota_ops += 1
-        result: QuotaResult = await workflow.execute_activity(
+        result: QuotaResult = await call(
             "apply_quotas",
             QuotaRequest(
                 request_id=self.inp.request_id,
@@ -179,9 +177,7 @@ class ApprovalWorkflow:
                 policy=self.evaluation.policy.model_dump(mode="json"),
                 clock=self.inp.clock_mode,
             ),
-            result_type=QuotaResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            QuotaResult,
         )
         self.last_position = max(self.last_position, result.last_position)
         return result
@@ -441,7 +437,7 @@ class ApprovalWorkflow:
             )
             self.task = new_task
             return
-        target: EscalationTarget | None = await workflow.execute_activity(
+        target: EscalationTarget | None = await call(
             "escalation_target",
             EscalationQuery(
                 region=self.inp.requester.region,
@@ -450,9 +446,7 @@ class ApprovalWorkflow:
                 requester_nip=self.inp.requester.nip,
                 escalate_to=timers.escalate_to,
             ),
-            result_type=EscalationTarget,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            EscalationTarget,
         )
         if target is None:
             return

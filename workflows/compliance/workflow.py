@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         DutiesScheduled,
         EventPayload,
     )
-    from workflows.activity_options import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.activity_options import call
     from workflows.approval.models import AppendRequest, AppendResult, EventDraft, derived_event_id
     from workflows.compliance.models import (
         CheckInCommand,
@@ -80,12 +80,10 @@ class ComplianceWorkflow:
                     clock=self.inp.clock_mode,
                 )
             )
-        result: AppendResult = await workflow.execute_activity(
+        result: AppendResult = await call(
             "append_events",
             AppendRequest(events=drafts, expected={self.stream: self.version}),
-            result_type=AppendResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            AppendResult,
         )
         self.version = result.last_version
         self.last_position = max(self.last_position, result.last_position)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from contracts.events import EventEnvelope
+from contracts.events import EventEnvelope, request_stream
 from services.audit.api import request_events
 from services.audit.service import verify_store
 from services.deps import ContainerDep
@@ -90,16 +90,21 @@ async def audit_search(
 async def audit_request(request: Request, request_id: UUID, c: ContainerDep, me: ViewerDep) -> Response:
     _require_inspector(me)
     try:
-        stream = await request_events(request_id, c, me.principal)
+        events = await request_events(request_id, c, me.principal)
     except Problem as problem:
         raise PageProblem.of(problem) from problem
     row = await c.reads.request(request_id)
-    envelopes = [EventEnvelope(**e.model_dump()) for e in stream.events]
+    envelopes = [EventEnvelope(**e.model_dump()) for e in events]
     names = await c.reads.names(people_in(envelopes))
     return render(
         request,
         "audit_request.html",
-        {"stream": stream, "row": row, "timeline": timeline(envelopes, names)},
+        {
+            "stream_id": request_stream(request_id),
+            "event_count": len(events),
+            "row": row,
+            "timeline": timeline(envelopes, names),
+        },
         viewer=me,
     )
 
