@@ -38,11 +38,6 @@ class NotificationOut(BaseModel):
     read_at: datetime | None
 
 
-class NotificationListOut(BaseModel):
-    items: list[NotificationOut]
-    unread: int
-
-
 class PreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: bool = True
@@ -77,13 +72,15 @@ class DeliveryListOut(BaseModel):
     items: list[DeliveryOut]
 
 
-@router.get("/api/notifications", response_model=NotificationListOut)
+@router.get("/api/notifications", response_model=list[NotificationOut])
 async def my_notifications(
+    response: Response,
     c: ContainerDep,
     me: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     unread_only: Annotated[bool, Query(alias="unread")] = False,
-) -> NotificationListOut:
+) -> list[NotificationOut]:
+    """The caller's notifications, newest first, each with its read mark; the unread total is a header."""
     rows = await c.pool.fetch(
         "SELECT * FROM notifications WHERE recipient_nip = $1 AND ($3::bool IS FALSE OR read_at IS NULL) "
         "ORDER BY created_at DESC, position DESC, id LIMIT $2",
@@ -94,25 +91,23 @@ async def my_notifications(
     unread = await c.pool.fetchval(
         "SELECT count(*) FROM notifications WHERE recipient_nip = $1 AND read_at IS NULL", me.nip
     )
+    response.headers["X-Unread-Count"] = str(unread)
     zone = region_display(me.region).timezone
-    return NotificationListOut(
-        items=[
-            NotificationOut(
-                id=r["id"],
-                kind=r["kind"],
-                title=r["title"],
-                body=r["body"],
-                link=r["link"],
-                request_id=r["request_id"],
-                created_at=r["created_at"],
-                created_at_local=local_time(r["created_at"], zone),
-                read=r["read_at"] is not None,
-                read_at=r["read_at"],
-            )
-            for r in rows
-        ],
-        unread=int(unread),
-    )
+    return [
+        NotificationOut(
+            id=r["id"],
+            kind=r["kind"],
+            title=r["title"],
+            body=r["body"],
+            link=r["link"],
+            request_id=r["request_id"],
+            created_at=r["created_at"],
+            created_at_local=local_time(r["created_at"], zone),
+            read=r["read_at"] is not None,
+            read_at=r["read_at"],
+        )
+        for r in rows
+    ]
 
 
 # Read marks are the reader's own bookkeeping on a delivered message, not a fact about any request, so
