@@ -383,6 +383,16 @@ class DocumentRevoked(EventPayload):
     reason: str
 
 
+class NotificationPreferencesSet(EventPayload):
+    """How a person wants to be told: e-mail, the chat gateway (webhook), and a daily digest for tasks."""
+
+    TYPE = "NotificationPreferencesSet"
+    nip: str
+    email: bool = True
+    webhook: bool = False
+    digest: bool = False
+
+
 class PersonalDataErased(EventPayload):
     """Keys destroyed after retention; the ciphertext stays so every hash still verifies."""
 
@@ -422,6 +432,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         CheckpointSigned,
         DocumentIssued,
         DocumentRevoked,
+        NotificationPreferencesSet,
         PersonalDataErased,
     )
 }

@@ -15,6 +15,9 @@ from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
 from services.compliance.api import router as compliance_router
 from services.container import Container
+from services.documents.api import public as verification_router
+from services.documents.api import router as documents_router
+from services.notifications.api import router as notifications_router
 from services.packs.api import router as packs_router
 from services.portal import install_portal
 from services.problems import Problem, install_problem_handlers, problem_response
@@ -78,6 +81,8 @@ def create_app(container: Container) -> FastAPI:
         packs_router,
         compliance_router,
     ):
+        app.include_router(router)
+    for router in (notifications_router, documents_router, verification_router):
         app.include_router(router)
     install_portal(app)
     return app
