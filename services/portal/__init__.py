@@ -31,4 +31,4 @@ def install_portal(app: FastAPI) -> None:
 
     @app.exception_handler(PageProblem)
     async def _page_problem(request: Request, exc: PageProblem) -> Response:
-        return page_problem_response(request, exc)
+        return await page_problem_response(request, exc)

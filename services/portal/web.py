@@ -114,7 +114,14 @@ def templates() -> Jinja2Templates:
     return t
 
 
-def render(
+async def _unread(c: Container, nip: str) -> int:
+    return int(
+        await c.pool.fetchval("SELECT count(*) FROM notifications WHERE recipient_nip = $1 AND read_at IS NULL", nip)
+        or 0
+    )
+
+
+async def render(
     request: Request,
     template: str,
     context: dict[str, Any] | None = None,
@@ -126,7 +133,7 @@ def render(
     c: Container = request.app.state.container
     now = c.clock.now()
     zone = zone or (viewer.zone if viewer else "Asia/Makassar")
-    base = {
+    base: dict[str, Any] = {
         "request": request,
         "me": viewer,
         "csrf": csrf_token(c, request),
@@ -137,6 +144,8 @@ def render(
         "simulated": c.clock.simulated,
         "dev_auth": c.settings.dev_auth,
     }
+    if viewer is not None:
+        base["unread"] = await _unread(c, viewer.nip)
     base.update(context or {})
     response = templates().TemplateResponse(request, template, base, status_code=status)
     response.headers["Cache-Control"] = "no-store"
@@ -196,9 +205,9 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def page_problem_response(request: Request, exc: PageProblem) -> Response:
+async def page_problem_response(request: Request, exc: PageProblem) -> Response:
     template = "_problem.html" if is_htmx(request) else "problem.html"
-    response = render(request, template, {"problem": exc}, status=exc.status)
+    response = await render(request, template, {"problem": exc}, status=exc.status)
     if is_htmx(request):
         # htmx ignores error statuses by default; the fragment explains the problem in place
         response.status_code = 200

@@ -62,7 +62,7 @@ async def _inbox_page(
             if step and step.get("on_behalf_of"):
                 acting_for[t.task_id] = step["on_behalf_of"]
     names = await c.reads.names(set(acting_for.values()))
-    return render(
+    return await render(
         request,
         "inbox.html",
         {

@@ -79,7 +79,7 @@ async def board_page(
     everything = await _board(c, region, day)
     board = [o for o in everything if o.opd_code == opd] if opd else everything
     context = _context(board, everything, day, opd, await _pack(c, region))
-    return render(request, "board.html", {**context, "public": False, "region": region}, viewer=me)
+    return await render(request, "board.html", {**context, "public": False, "region": region}, viewer=me)
 
 
 @router.get("/papan/publik")
@@ -93,7 +93,7 @@ async def public_board(
     known = await regions(c.pool)
     region = wilayah if wilayah in known else None
     if region is None:
-        return render(request, "board_public_index.html", {"regions": known})
+        return await render(request, "board_public_index.html", {"regions": known})
     day = await _pick_day(c, region, tanggal)
     everything = await _board(c, region, day)
     board = [o for o in everything if o.opd_code == opd] if opd else everything
@@ -102,4 +102,4 @@ async def public_board(
             u.people = {}  # the public variant never carries names, not even into the template
     context = _context(board, everything, day, opd, await _pack(c, region))
     zone = await region_zone(c, region)
-    return render(request, "board.html", {**context, "public": True, "region": region}, zone=zone)
+    return await render(request, "board.html", {**context, "public": True, "region": region}, zone=zone)

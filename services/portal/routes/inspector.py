@@ -69,7 +69,7 @@ async def audit_search(
         )
     export_from = since or c.clock.now().astimezone(zone).date().replace(day=1)
     export_to = until or c.clock.now().astimezone(zone).date()
-    return render(
+    return await render(
         request,
         "audit_search.html",
         {
@@ -96,7 +96,7 @@ async def audit_request(request: Request, request_id: UUID, c: ContainerDep, me:
     row = await c.reads.request(request_id)
     envelopes = [EventEnvelope(**e.model_dump()) for e in events]
     names = await c.reads.names(people_in(envelopes))
-    return render(
+    return await render(
         request,
         "audit_request.html",
         {
@@ -115,4 +115,4 @@ async def verify(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     _require_inspector(me)
     report = (await verify_store(c.pool)).as_dict()
     template = "_verify.html" if is_htmx(request) else "verify_page.html"
-    return render(request, template, {"report": report, "checked_at": c.clock.now()}, viewer=me)
+    return await render(request, template, {"report": report, "checked_at": c.clock.now()}, viewer=me)

@@ -44,7 +44,7 @@ def _windows(options: FormOptions) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
-def _form_page(
+async def _form_page(
     request: Request,
     me: Viewer,
     options: FormOptions,
@@ -54,7 +54,7 @@ def _form_page(
     resubmit: Any = None,
     status: int = 200,
 ) -> Response:
-    return render(
+    return await render(
         request,
         "request_form.html",
         {
@@ -79,7 +79,7 @@ async def new_request(
 ) -> Response:
     options = await form_options(c, me.person)
     kind = jenis if jenis and options.option(jenis) else options.kinds[0].kind.value
-    return _form_page(request, me, options, RequestForm(kind=kind))
+    return await _form_page(request, me, options, RequestForm(kind=kind))
 
 
 @router.post("/pengajuan/pratinjau")
@@ -91,7 +91,7 @@ async def preview(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     form = parse_request_form(form_data, options, fixed_kind=fixed if isinstance(fixed, str) and fixed else None)
     body = preview_body(form, options)
     evaluation = await judge(c, me.person, body) if body is not None else None
-    return render(
+    return await render(
         request,
         "_preview.html",
         {"form": form, "errors": form.mistakes, "evaluation": evaluation, "field_names": FIELD_NAMES},
@@ -108,13 +108,13 @@ async def submit(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     options = await form_options(c, me.person)
     form = parse_request_form(form_data, options)
     if not form.ok or form.body is None:
-        return _form_page(request, me, options, form, status=422)
+        return await _form_page(request, me, options, form, status=422)
     key = str(form_data.get("idem") or "") or None
     try:
         view = await commands.submit_request(c, me.principal, form.body, key)
     except Problem as problem:
         if problem.status == 422:
-            return _form_page(request, me, options, form, refusal=_refusal(problem), status=422)
+            return await _form_page(request, me, options, form, refusal=_refusal(problem), status=422)
         raise PageProblem.of(problem) from problem
     return redirect(f"/pengajuan/{view.id}?baru=1")
 
@@ -122,7 +122,7 @@ async def submit(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
 @router.get("/pengajuan/saya")
 async def my_requests(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     rows = await c.reads.requests_of(me.nip)
-    return render(request, "my_requests.html", {"rows": rows}, viewer=me)
+    return await render(request, "my_requests.html", {"rows": rows}, viewer=me)
 
 
 async def _visible(c: Container, me: Principal, request_id: UUID) -> Any:
@@ -143,11 +143,16 @@ async def request_page(
     events = await c.store.read_stream(request_stream(request_id))
     names = await c.reads.names(people_in(events))
     mine = row["requester_nip"] == me.nip
-    return render(
+    duties = await c.pool.fetch("SELECT * FROM rm_duties WHERE request_id = $1 ORDER BY closes_at", request_id)
+    return await render(
         request,
         "request_detail.html",
         {
             "view": view,
+            "duties": duties,
+            "can_report": mine and view.status == "APPROVED" and bool(duties),
+            "has_checkins": any(d["kind"] == "checkin" for d in duties),
+            "has_performance": any(d["kind"] == "performance_report" for d in duties),
             "timeline": timeline(events, names),
             "mine": mine,
             "can_cancel": mine and view.status in OPEN_STATUSES,
@@ -194,7 +199,7 @@ async def resubmit_page(request: Request, request_id: UUID, c: ContainerDep, me:
     if row["requester_nip"] != me.nip or view.status != "RETURNED":
         raise PageProblem(409, "Hanya pengajuan Anda yang dikembalikan yang dapat diajukan ulang.")
     options = await form_options(c, me.person)
-    return _form_page(request, me, options, _prefill(view), resubmit=view)
+    return await _form_page(request, me, options, _prefill(view), resubmit=view)
 
 
 @router.post("/pengajuan/{request_id}/ajukan-ulang")
@@ -205,11 +210,11 @@ async def resubmit(request: Request, request_id: UUID, c: ContainerDep, me: View
     options = await form_options(c, me.person)
     form = parse_request_form(form_data, options, fixed_kind=row["kind"])
     if not form.ok or form.body is None:
-        return _form_page(request, me, options, form, resubmit=view, status=422)
+        return await _form_page(request, me, options, form, resubmit=view, status=422)
     try:
         await commands.resubmit_request(c, me.principal, request_id, form.body)
     except Problem as problem:
         if problem.status == 422:
-            return _form_page(request, me, options, form, refusal=_refusal(problem), resubmit=view, status=422)
+            return await _form_page(request, me, options, form, refusal=_refusal(problem), resubmit=view, status=422)
         raise PageProblem.of(problem) from problem
     return redirect(f"/pengajuan/{request_id}")

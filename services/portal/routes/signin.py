@@ -71,7 +71,7 @@ async def sign_in_page(
     viewer = await _signed_in(request)
     people = await _demo_people(c) if provider.picks_nip else []
     ensure_presession(request)
-    page = render(
+    page = await render(
         request,
         "signin.html",
         {
@@ -115,7 +115,7 @@ async def sign_out(request: Request) -> Response:
 async def home(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     tasks = await approvals.inbox(c, me.principal) if me.is_approver else []
     mine = await c.reads.requests_of(me.nip, limit=5)
-    return render(
+    return await render(
         request,
         "home.html",
         {
