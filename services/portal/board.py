@@ -33,6 +33,7 @@ class UnitDay:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     people: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in STATUSES})
     staffed: bool | None = None
+    missed_duties: int = 0
 
     @property
     def away(self) -> int:
@@ -64,7 +65,10 @@ def _status_of(kind: str) -> str:
 
 
 def board_for_day(
-    people: Iterable[Any], away: Iterable[Any], minimum_for: Callable[[str], StaffingMinimum | None]
+    people: Iterable[Any],
+    away: Iterable[Any],
+    minimum_for: Callable[[str], StaffingMinimum | None],
+    missed: dict[str, int] | None = None,
 ) -> list[OpdDay]:
     """One region's people and that day's approved absences → per OPD, per unit, who is where."""
     where = {a["nip"]: _status_of(a["kind"]) for a in away}
@@ -84,6 +88,7 @@ def board_for_day(
     for opd in opds.values():
         for unit in opd.units:
             unit.staffed = unit_staffed(minimum_for(opd.opd_class), unit.size, unit.away)
+            unit.missed_duties = (missed or {}).get(unit.unit_code, 0)
     return sorted(opds.values(), key=lambda o: o.opd_name)
 
 

@@ -96,3 +96,14 @@ async def away_on(pool: asyncpg.Pool, region: str, day: date) -> list[asyncpg.Re
     return list(
         await pool.fetch("SELECT unit_code, kind, nip FROM rm_unit_day WHERE region = $1 AND day = $2", region, day)
     )
+
+
+async def missed_duties_on(pool: asyncpg.Pool, region: str, day: date) -> dict[str, int]:
+    """Missed duties (check-ins, reports, piket attendance) per unit on a day, for the board's mark."""
+    rows = await pool.fetch(
+        "SELECT unit_code, count(*) AS n FROM rm_duties WHERE region = $1 AND day = $2 AND status = 'missed' "
+        "GROUP BY unit_code",
+        region,
+        day,
+    )
+    return {r["unit_code"]: int(r["n"]) for r in rows}

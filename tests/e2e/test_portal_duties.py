@@ -116,5 +116,23 @@ async def test_delivery_log_is_for_admins_only(stack: RunningStack) -> None:
         await staff.aclose()
 
 
+async def test_the_board_marks_missed_duties_but_the_public_board_does_not(stack: RunningStack) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        unit = await conn.fetchval("SELECT unit_code FROM rm_people WHERE nip = $1", LUWU["staff"])
+    finally:
+        await conn.close()
+    head = await portal_client(stack, LUWU["opd_head"])
+    try:
+        board = await head.get("/papan", params={"tanggal": "2025-12-30"})
+        assert "Kewajiban terlewat" in board.text and unit
+        public = await head.get("/papan/publik", params={"wilayah": "luwu-utara", "tanggal": "2025-12-30"})
+        assert "Kewajiban terlewat" not in public.text
+    finally:
+        await head.aclose()
+
+
 def test_pack_windows_used_here_are_the_shipped_ones() -> None:
     assert '{label: pagi, start: "07:30", end: "09:00"}' in bundled_pack_texts()["luwu-utara.yaml"]

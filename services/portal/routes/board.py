@@ -17,7 +17,7 @@ from services.container import Container
 from services.deps import ContainerDep
 from services.portal.board import STATUS_LABELS, STATUSES, OpdDay, board_for_day, chart_data
 from services.portal.options import region_zone
-from services.portal.queries import away_on, people_of_region, regions
+from services.portal.queries import away_on, missed_duties_on, people_of_region, regions
 from services.portal.web import PageProblem, ViewerDep, render
 
 router = APIRouter()
@@ -47,6 +47,7 @@ async def _board(c: Container, region: str, day: date) -> list[OpdDay]:
         await people_of_region(c.pool, region),
         await away_on(c.pool, region, day),
         lambda opd_class: staffing_minimum_for(pack, opd_class),
+        await missed_duties_on(c.pool, region, day),
     )
 
 
