@@ -34,6 +34,7 @@ class DevTokenIn(Body):
 
 class TokenOut(BaseModel):
     access_token: str
+    token: str = Field(description="the same bearer token, for clients that look for this name")
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
     nip: str
@@ -78,11 +79,6 @@ class DelegationIn(Body):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class PersonRef(BaseModel):
-    nip: str
-    name: str | None = None
-
-
 class RouteStepOut(BaseModel):
     step: int
     tier: Tier
@@ -99,8 +95,12 @@ class DecisionOut(BaseModel):
     tier: Tier
     decision: DecisionKind
     comment: str | None = None
-    actor: PersonRef
-    on_behalf_of: PersonRef | None = None
+    actor: str = Field(description="NIP of who decided")
+    actor_name: str | None = None
+    on_behalf_of: str | None = Field(
+        default=None, description="NIP of the post holder when a Plt/Plh or delegate acted"
+    )
+    on_behalf_of_name: str | None = None
     decided_at: datetime
 
 
@@ -135,10 +135,6 @@ class RequestOut(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     submitted_at_local: str | None = None
-
-
-class RequestListOut(BaseModel):
-    items: list[RequestOut]
 
 
 class UnitLoadDay(BaseModel):
@@ -178,11 +174,6 @@ class TaskOut(BaseModel):
     reminders: int
     balance: LeaveBalanceOut | None = None
     unit_load: list[UnitLoadDay]
-
-
-class TaskListOut(BaseModel):
-    items: list[TaskOut]
-    total: int
 
 
 class BulkItemResult(BaseModel):
@@ -241,14 +232,6 @@ class AuditEventOut(BaseModel):
     chain_hash: str
 
 
-class AuditStreamOut(BaseModel):
-    request_id: UUID
-    stream_id: str
-    events: list[AuditEventOut]
-    stream_ok: bool = Field(default=True, description="the stream's own hashes and links recompute")
-    first_bad_position: int | None = None
-
-
 class VerifyOut(BaseModel):
     ok: bool
     events_checked: int
@@ -286,10 +269,6 @@ class AuditKeyOut(BaseModel):
     signing: bool = Field(description="the key this service signs checkpoints with now")
 
 
-class AuditKeysOut(BaseModel):
-    items: list[AuditKeyOut]
-
-
 class AuditIndexItemOut(BaseModel):
     position: int
     stream_id: str
@@ -302,11 +281,6 @@ class AuditIndexItemOut(BaseModel):
     subject_nip: str | None
     occurred_at: datetime
     occurred_at_local: str
-
-
-class AuditSearchOut(BaseModel):
-    items: list[AuditIndexItemOut]
-    next_after: int | None = Field(default=None, description="pass as `after` for the next page")
 
 
 class ReplayPersonOut(BaseModel):

@@ -97,6 +97,9 @@ class Obligation(Frozen):
     report_to: Tier = Tier.UNIT_HEAD
     location_precision_decimals: int | None = None
     retention_days: int | None = None
+    cadence: Literal["daily", "once_after_last_day"] = Field(
+        default="daily", description="every approved day, or one report after the last approved day"
+    )
     citation: Citation
 
 

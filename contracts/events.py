@@ -241,30 +241,53 @@ class QuotaConsumed(EventPayload):
 # --- duties during approved days ---------------------------------------------------------------------
 
 
+class DutiesScheduled(EventPayload):
+    """The duties an approved request (or a piket roster) carries, each with its window or deadline."""
+
+    TYPE = "DutiesScheduled"
+    subject: str = Field(description="'request:<uuid>' or 'piket:<uuid>'")
+    request_id: UUID | None = None
+    region: str
+    opd_code: str
+    unit_code: str
+    timezone: str
+    duties: list[dict[str, Any]]
+
+
 class CheckInRecorded(EventPayload):
     TYPE = "CheckInRecorded"
-    request_id: UUID
+    subject: str
+    request_id: UUID | None = None
+    duty_id: str
+    nip: str
     day: date
     window: str
     late: bool = False
     location: Sealed | None = None
+    precision_decimals: int | None = None
 
 
 class ActivityReportSubmitted(EventPayload):
     TYPE = "ActivityReportSubmitted"
-    request_id: UUID
+    subject: str
+    request_id: UUID | None = None
+    duty_id: str
+    nip: str
     day: date | None
     report_kind: Literal["activity", "performance"]
     late: bool = False
     text: Sealed | None = None
     attachment_sha256: str | None = None
     attachment_name: str | None = None
+    attachment_bytes: int | None = None
 
 
 class ComplianceMissed(EventPayload):
     TYPE = "ComplianceMissed"
-    request_id: UUID
-    requester_nip: str
+    subject: str
+    request_id: UUID | None = None
+    duty_id: str
+    nip: str
     day: date
     duty: str
     superior_nip: str
@@ -274,9 +297,22 @@ class ComplianceMissed(EventPayload):
 
 class ComplianceAcknowledged(EventPayload):
     TYPE = "ComplianceAcknowledged"
-    request_id: UUID
     task_id: str
+    duty_id: str
     comment: str | None = None
+
+
+class PiketRosterSet(EventPayload):
+    """Who keeps the office on a cuti bersama piket day (Bitung SE: 26–27 Dec 2025)."""
+
+    TYPE = "PiketRosterSet"
+    roster_id: UUID
+    region: str
+    opd_code: str
+    unit_code: str
+    day: date
+    nips: list[str]
+    citation: Citation | None = None
 
 
 # --- delegation, directory, policy -------------------------------------------------------------------
@@ -365,6 +401,16 @@ class DocumentRevoked(EventPayload):
     reason: str
 
 
+class NotificationPreferencesSet(EventPayload):
+    """How a person wants to be told: e-mail, the chat gateway (webhook), and a daily digest for tasks."""
+
+    TYPE = "NotificationPreferencesSet"
+    nip: str
+    email: bool = True
+    webhook: bool = False
+    digest: bool = False
+
+
 class PersonalDataErased(EventPayload):
     """Keys destroyed after retention; the ciphertext stays so every hash still verifies."""
 
@@ -392,10 +438,12 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         QuotaReserved,
         QuotaReleased,
         QuotaConsumed,
+        DutiesScheduled,
         CheckInRecorded,
         ActivityReportSubmitted,
         ComplianceMissed,
         ComplianceAcknowledged,
+        PiketRosterSet,
         DelegationGranted,
         DelegationRevoked,
         DirectoryImported,
@@ -404,6 +452,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         AuditAccessed,
         DocumentIssued,
         DocumentRevoked,
+        NotificationPreferencesSet,
         PersonalDataErased,
     )
 }

@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 import uvicorn
 from faststream.middlewares.acknowledgement.config import AckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, NatsBroker, NatsMessage
+from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsMessage
+from prometheus_client import start_http_server
 from pydantic import SecretStr
 
 from contracts.events import EventEnvelope
@@ -33,6 +34,12 @@ from services.audit.checkpoints import run_checkpoints
 from services.audit.signing import signer_from_settings
 from services.auth import TokenService
 from services.container import Container
+from services.documents.issuer import LetterIssuer
+from services.documents.projection import LetterProjection
+from services.notifications.channels import EmailChannel, SmtpConfig, WebhookChannel
+from services.notifications.dispatcher import NotificationDispatcher, RetryPolicy
+from services.notifications.projection import NotifierConfig, NotifierProjection, start_at_head
+from services.packs.registry import PolicyRegistry, publish_bundled_packs
 from services.privacy import PersonalDataVault, run_retention
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
@@ -57,11 +64,18 @@ async def open_pool(settings: Settings, *, name: str, max_size: int | None = Non
 
 
 async def prepare_database(settings: Settings) -> list[str]:
+    """Apply migrations, then publish the bundled policy packs (a no-op when they are already published)."""
     conn = await asyncpg.connect(settings.require("database_url"))
     try:
-        return await migrate(conn)
+        applied = await migrate(conn)
     finally:
         await conn.close()
+    pool = await open_pool(settings, name="prepare", max_size=2)
+    try:
+        await publish_bundled_packs(PostgresEventStore(pool), clock_from(settings))
+    finally:
+        await pool.close()
+    return applied
 
 
 @contextlib.asynccontextmanager
@@ -81,6 +95,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         vault=PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
         reads=ReadModels(pool),
         waiter=waiter,
+        policy=PolicyRegistry(pool),
         signer=signer_from_settings(settings),
     )
     if settings.nats_url:
@@ -151,28 +166,40 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
 class ProjectorHandles:
     runner: ProjectionRunner
     relay: OutboxRelay
+    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    dispatcher: NotificationDispatcher | None = None
+    issuer: LetterIssuer | None = None
 
 
-async def run_projector(
-    settings: Settings,
-    stop: asyncio.Event,
-    *,
-    ready: asyncio.Event | None = None,
-    handles: list[ProjectorHandles] | None = None,
-) -> None:
-    """The outbox relay, and the read-model projection fed by a durable JetStream consumer."""
-    pool = await open_pool(settings, name="projector")
-    store = PostgresEventStore(pool)
-    runner = ProjectionRunner(pool, store, ReadModelProjection())
-    stream = events_stream(settings.nats_stream, settings.nats_subject_prefix, settings.nats_duplicate_window_seconds)
-    broker = NatsBroker(settings.require("nats_url"), logger=None)
-    relay = OutboxRelay(
-        settings.require("database_url"), store, broker, stream=stream, prefix=settings.nats_subject_prefix
-    )
+def public_base_url(settings: Settings) -> str:
+    return settings.public_base_url or f"http://{settings.http_host}:{settings.http_port}"
+
+
+def notification_channels(settings: Settings) -> tuple[EmailChannel | None, WebhookChannel | None]:
+    email = None
+    if settings.smtp_url:
+        config = SmtpConfig.from_url(
+            settings.smtp_url,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        email = EmailChannel(config, settings.mail_from)
+    webhook = None
+    if settings.notify_webhook_url:
+        secret = settings.notify_webhook_secret.get_secret_value() if settings.notify_webhook_secret else ""
+        webhook = WebhookChannel(settings.notify_webhook_url, secret)
+    return email, webhook
+
+
+def _consume(
+    broker: NatsBroker, stream: JStream, prefix: str, runner: ProjectionRunner, store: PostgresEventStore
+) -> list[Callable[[], Coroutine[object, object, None]]]:
+    """A durable JetStream consumer named after the projection, feeding its runner in batches."""
     inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
 
     @broker.subscriber(
-        f"{settings.nats_subject_prefix}.>",
+        f"{prefix}.>",
         stream=stream,
         durable=runner.name,
         config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
@@ -191,7 +218,7 @@ async def run_projector(
                 events = [EventEnvelope.model_validate(body) for body, _ in items]
                 await runner.deliver(events)
             except Exception as exc:
-                log.error("projection_batch_failed", error=str(exc), size=len(items))
+                log.error("projection_batch_failed", projection=runner.name, error=str(exc), size=len(items))
                 for _, msg in items:
                     with contextlib.suppress(Exception):
                         await msg.nack(delay=1.0)
@@ -208,17 +235,71 @@ async def run_projector(
                 if await runner.checkpoint() < await store.head_position():
                     await runner.catch_up()
             except Exception as exc:
-                log.warning("projection_catch_up_failed", error=str(exc))
+                log.warning("projection_catch_up_failed", projection=runner.name, error=str(exc))
 
+    return [apply_deliveries, safety_net]
+
+
+async def run_projector(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+    handles: list[ProjectorHandles] | None = None,
+) -> None:
+    """The outbox relay; the read-model, notifier and letters projections, each fed by its own durable
+    JetStream consumer; and the loops that deliver notifications and issue letters."""
+    pool = await open_pool(settings, name="projector")
+    store = PostgresEventStore(pool)
     clock = clock_from(settings)
+    base_url = public_base_url(settings)
+    email, webhook = notification_channels(settings)
+    runner = ProjectionRunner(pool, store, ReadModelProjection())
+    notifier = ProjectionRunner(
+        pool,
+        store,
+        NotifierProjection(
+            NotifierConfig(
+                base_url=base_url,
+                fallback_domain=settings.mail_fallback_domain,
+                email_enabled=email is not None,
+                webhook_enabled=webhook is not None,
+                digest_hour=settings.notify_digest_hour,
+            )
+        ),
+    )
+    letters = ProjectionRunner(pool, store, LetterProjection())
+    runners = [runner, notifier, letters]
+    retry = RetryPolicy(
+        base_seconds=settings.notify_retry_base_seconds,
+        max_seconds=settings.notify_retry_max_seconds,
+        max_attempts=settings.notify_max_attempts,
+    )
+    dsn = settings.require("database_url")
+    dispatcher = NotificationDispatcher(pool, clock, dsn=dsn, email=email, webhook=webhook, retry=retry)
+    issuer = LetterIssuer(pool, store, clock, base_url=base_url, dsn=dsn)
+    stream = events_stream(settings.nats_stream, settings.nats_subject_prefix, settings.nats_duplicate_window_seconds)
+    broker = NatsBroker(settings.require("nats_url"), logger=None)
+    relay = OutboxRelay(dsn, store, broker, stream=stream, prefix=settings.nats_subject_prefix)
+    loops = [f for r in runners for f in _consume(broker, stream, settings.nats_subject_prefix, r, store)]
+    if settings.projector_metrics_port:
+        try:
+            start_http_server(settings.projector_metrics_port, addr=settings.http_host)
+        except OSError as exc:  # metrics are worth a warning, not a projector that will not start
+            log.warning("projector_metrics_unavailable", port=settings.projector_metrics_port, error=str(exc))
+
     tasks: list[asyncio.Task[None]] = []
     try:
-        await runner.catch_up()
+        for effectful in (notifier, letters):
+            await start_at_head(pool, effectful.name)
+        for each in runners:
+            await each.catch_up()
         await broker.start()
-        tasks = [
-            asyncio.create_task(apply_deliveries()),
-            asyncio.create_task(safety_net()),
+        tasks = [asyncio.create_task(loop()) for loop in loops]
+        tasks += [
             asyncio.create_task(relay.run(stop)),
+            asyncio.create_task(dispatcher.run(stop)),
+            asyncio.create_task(issuer.run(stop)),
             # Periodic duties of the log itself: signed checkpoints, and retention of personal data.
             asyncio.create_task(
                 run_checkpoints(
@@ -242,8 +323,16 @@ async def run_projector(
             ),
         ]
         if handles is not None:
-            handles.append(ProjectorHandles(runner=runner, relay=relay))
-        log.info("projector_started", checkpoint=await runner.checkpoint())
+            handles.append(
+                ProjectorHandles(
+                    runner=runner,
+                    relay=relay,
+                    runners={r.name: r for r in runners},
+                    dispatcher=dispatcher,
+                    issuer=issuer,
+                )
+            )
+        log.info("projector_started", checkpoints={r.name: await r.checkpoint() for r in runners})
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -21,10 +21,12 @@ app = typer.Typer(
 directory_app = typer.Typer(help="Direktori organisasi.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit: verifikasi, checkpoint, ekspor, putar ulang.", no_args_is_help=True)
 projections_app = typer.Typer(help="Proyeksi (read model).", no_args_is_help=True)
+policy_app = typer.Typer(help="Paket kebijakan: periksa dan terbitkan.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Data pribadi: retensi dan penghapusan.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
+app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
 console = Console()
 
@@ -448,6 +450,58 @@ def projections_rebuild() -> None:
             await pool.close()
 
     console.print_json(data=asyncio.run(main()))
+
+
+@policy_app.command("check")
+def policy_check(pack: Path) -> None:
+    """Validate a policy pack and print its rules as tables."""
+    from policy.report import check_pack
+
+    ok, rendered = check_pack(pack)
+    console.print(rendered)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@policy_app.command("publish")
+def policy_publish(pack: Path) -> None:
+    """Publish a pack version (PolicyPackPublished with its SHA-256); requests in flight keep their pack."""
+    from deploy.bootstrap import clock_from, open_pool
+    from eventstore.store import PostgresEventStore
+    from policy.packs import PackInvalid
+    from services.packs.registry import PackVersionConflict, publish_pack
+
+    settings = _settings()
+
+    async def publish() -> None:
+        pool = await open_pool(settings, name="policy", max_size=2)
+        try:
+            published = await publish_pack(
+                PostgresEventStore(pool), clock_from(settings), pack.read_text(encoding="utf-8"), actor="system"
+            )
+        finally:
+            await pool.close()
+        state = "tidak berubah (sudah terbit)" if published.unchanged else f"terbit pada posisi {published.position}"
+        console.print(f"{published.pack.id} {published.pack.version} sha256={published.pack.sha256}: {state}")
+
+    try:
+        asyncio.run(publish())
+    except (PackInvalid, PackVersionConflict) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="a smoke run that finishes in under two minutes")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write every figure here")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="latency and scaling chart (PNG)")] = None,
+) -> None:
+    """Measure Lentur beside its ceilings (bare Temporal, raw inserts, the eventsourcing library) in one run."""
+    from deploy.bench.run import run_bench
+
+    configure_logging("WARNING")
+    run_bench(quick=quick, json_path=json_out, plot_path=plot_out, console=console)
 
 
 def main() -> None:

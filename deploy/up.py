@@ -23,13 +23,14 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.infra import EmbeddedInfrastructure, InfraAddresses
-from deploy.processes import ManagedProcess, free_port, port_is_free
+from deploy.processes import ManagedProcess, free_port, port_accepts, port_is_free, wait_until
 from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 SAMPLE_DIRECTORY = Path(__file__).resolve().parent / "data" / "directory-sample.csv"
 DEMO_NOW = "2025-12-22T09:00:00+08:00"
 APP_COMPONENTS = ("projector", "worker", "api")
+DEMO_MAIL_DOMAIN = "demo.lentur.invalid"
 
 
 @dataclass
@@ -51,6 +52,12 @@ class Supervisor:
     apps: dict[str, ManagedProcess] = field(default_factory=dict)
     restarts: dict[str, list[float]] = field(default_factory=dict)
     stopping: bool = False
+    smtp_url: str | None = None
+    projector_metrics_port: int = 0
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.options.state_dir / "mail"
 
     @property
     def stack_file(self) -> Path:
@@ -98,7 +105,40 @@ class Supervisor:
         if simulated_now and anchor:
             env["LENTUR_SIMULATED_NOW"] = simulated_now
             env["LENTUR_SIMULATED_ANCHOR"] = anchor
+        if self.smtp_url:
+            env["LENTUR_SMTP_URL"] = self.smtp_url
+        if "mail" in self.apps:
+            # Mail never leaves the machine, so everyone gets an address: <nip>@demo.lentur.invalid.
+            env["LENTUR_MAIL_FALLBACK_DOMAIN"] = DEMO_MAIL_DOMAIN
+        env["LENTUR_PROJECTOR_METRICS_PORT"] = str(self.projector_metrics_port)
         return env
+
+    def _start_mail_sink(self) -> None:
+        """A local SMTP server that files every message under .lentur/mail/, unless a real one is configured."""
+        self.smtp_url = os.environ.get("LENTUR_SMTP_URL")
+        if self.smtp_url:
+            return
+        port = free_port(self.options.host)
+        sink = ManagedProcess(
+            name="mail",
+            argv=[
+                sys.executable,
+                "-m",
+                "services.notifications.sink",
+                "--dir",
+                str(self.mail_dir),
+                "--host",
+                self.options.host,
+                "--port",
+                str(port),
+            ],
+            pid_dir=self.options.state_dir / "run",
+            log_path=self.options.state_dir / "logs" / "mail.log",
+        )
+        sink.start()
+        wait_until(lambda: port_accepts(port, self.options.host), timeout=30, what="mail sink", process=sink)
+        self.apps["mail"] = sink
+        self.smtp_url = f"smtp://{self.options.host}:{port}"
 
     def _component(self, name: str, env: dict[str, str]) -> ManagedProcess:
         command = {"api": "serve", "worker": "worker", "projector": "projector"}[name]
@@ -116,6 +156,8 @@ class Supervisor:
         with self.console.status("Menyalakan Postgres, Temporal dan NATS…"):
             addresses = self.infra.start(reset=self.options.reset)
         port = self._port()
+        self._start_mail_sink()
+        self.projector_metrics_port = free_port(self.options.host)
         env = self._app_env(addresses, port)
         settings = Settings(**{k[7:].lower(): v for k, v in env.items()})  # type: ignore[arg-type]
         with self.console.status("Menyiapkan basis data…"):
@@ -138,6 +180,9 @@ class Supervisor:
             "database_url": addresses.database_url,
             "temporal_address": addresses.temporal_address,
             "nats_url": addresses.nats_url,
+            "smtp_url": self.smtp_url,
+            "mail_dir": str(self.mail_dir) if "mail" in self.apps else None,
+            "projector_metrics_url": f"http://{self.options.host}:{self.projector_metrics_port}/metrics",
             "state_dir": str(self.options.state_dir),
             "simulated_now": env.get("LENTUR_SIMULATED_NOW"),
             "dev_auth": env["LENTUR_DEV_AUTH"] == "true",
@@ -188,6 +233,9 @@ class Supervisor:
         for name in reversed(APP_COMPONENTS):
             if name in self.apps:
                 self.apps[name].stop()
+        for name, proc in self.apps.items():
+            if name not in APP_COMPONENTS:
+                proc.stop()
         if self.infra is not None:
             self.infra.stop()
         self.stack_file.unlink(missing_ok=True)
@@ -228,6 +276,8 @@ def print_welcome(console: Console, info: dict[str, Any]) -> None:
     if info.get("simulated_now"):
         console.print(f"Jam simulasi dimulai {info['simulated_now']} (semua peristiwa ditandai clock=simulated)")
     console.print(f"Alamat layanan tertulis di {Path(info['state_dir']) / 'stack.json'}")
+    if info.get("mail_dir"):
+        console.print(f"Surel keluar ditampung di {info['mail_dir']} ({info['smtp_url']})")
     if info.get("dev_auth"):
         table = Table(title='Akun demo (POST /api/dev/token {"nip": ...} atau halaman masuk)')
         for column in ("wilayah", "peran", "NIP", "nama", "unit"):

@@ -6,25 +6,24 @@ from typing import Any
 
 import asyncpg
 
-from contracts.canonical import canonical_bytes, canonical_json, loads
-
-_JSONB_VERSION = b"\x01"
+from contracts.canonical import canonical_bytes, loads
 
 
-def _encode_jsonb(value: Any) -> bytes:
-    return _JSONB_VERSION + canonical_bytes(value)
+def _jsonb_encode(value: Any) -> bytes:
+    # jsonb's binary wire format is a version byte (1) followed by the JSON text.
+    return b"\x01" + canonical_bytes(value)
 
 
-def _decode_jsonb(data: bytes) -> Any:
+def _jsonb_decode(data: bytes) -> Any:
     return loads(data[1:])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    # Binary jsonb (a version byte, then the text): COPY, which the rebuild uses, only speaks binary.
+    # Binary codecs: needed by COPY (bulk rebuild) and a little faster for ordinary queries too.
     await conn.set_type_codec(
-        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
     )
-    await conn.set_type_codec("json", encoder=canonical_json, decoder=loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=canonical_bytes, decoder=loads, schema="pg_catalog", format="binary")
 
 
 async def create_pool(

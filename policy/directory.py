@@ -67,7 +67,7 @@ def parse_directory_csv(
     errors: list[RowError] = []
     if text.startswith("\ufeff"):
         text = text[1:]
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in DIRECTORY_COLUMNS if c not in header]
     unknown = [c for c in header if c not in DIRECTORY_COLUMNS and c not in OPTIONAL_DIRECTORY_COLUMNS]
@@ -82,7 +82,11 @@ def parse_directory_csv(
 
     people: list[Person] = []
     seen: dict[str, int] = {}
-    for index, raw in enumerate(reader, start=2):
+    try:
+        rows = list(enumerate(reader, start=2))
+    except csv.Error as exc:
+        raise DirectoryInvalid([RowError(row=reader.line_num, nip=None, reason=f"CSV rusak: {exc}")]) from exc
+    for index, raw in rows:
         if index - 1 > MAX_ROWS:
             errors.append(RowError(row=index, nip=None, reason=f"lebih dari {MAX_ROWS} baris"))
             break

@@ -47,6 +47,24 @@ class Settings(BaseSettings):
     read_your_writes_timeout_seconds: float = 10.0
     log_level: str = "INFO"
 
+    # notifications: smtp://[user:pass@]host:port (plain), smtp+starttls://… or smtps://… (implicit TLS)
+    smtp_url: str | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 20.0
+    mail_from: str = "Lentur <noreply@lentur.invalid>"
+    mail_fallback_domain: str | None = Field(
+        default=None, description="demo stack only: people without e-mail are addressed as <nip>@this-domain"
+    )
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: SecretStr | None = None
+    notify_retry_base_seconds: float = 30.0
+    notify_retry_max_seconds: float = 3600.0
+    notify_max_attempts: int = 10
+    notify_digest_hour: int = Field(default=7, ge=0, le=23, description="local hour the daily digest goes out")
+    projector_metrics_port: int | None = None
+    verify_rate_limit: str = Field(default="30/minute", description="per client IP, for the public /verifikasi page")
+
     # Audit: the Ed25519 key that signs checkpoints (PEM, or the 32-byte seed in hex/base64; `lentur audit
     # keygen` makes one), public keys an inspector trusts, and how often the projector signs the head.
     audit_signing_key: SecretStr | None = None
@@ -76,6 +94,12 @@ class Settings(BaseSettings):
         for name in ("database_url", "temporal_address", "nats_url"):
             if not getattr(self, name):
                 problems.append(f"LENTUR_{name.upper()} is required in production")
+        if self.mail_fallback_domain:
+            problems.append("LENTUR_MAIL_FALLBACK_DOMAIN is for the demo stack; production mails real addresses only")
+        if self.smtp_url and self.smtp_url.startswith("smtp://") and not _is_loopback_url(self.smtp_url):
+            problems.append("LENTUR_SMTP_URL must use smtps:// or smtp+starttls:// for a remote mail server")
+        if self.notify_webhook_url and len(_secret(self.notify_webhook_secret)) < 32:
+            problems.append("LENTUR_NOTIFY_WEBHOOK_SECRET of at least 32 characters is required with a webhook")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -85,3 +109,13 @@ class Settings(BaseSettings):
         if not value:
             raise RuntimeError(f"LENTUR_{name.upper()} is not set (start the stack with `lentur up`)")
         return str(value)
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("localhost", "127.0.0.1", "::1")

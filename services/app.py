@@ -13,7 +13,13 @@ from prometheus_client import Counter, Histogram
 from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
+from services.compliance.api import router as compliance_router
 from services.container import Container
+from services.documents.api import public as verification_router
+from services.documents.api import router as documents_router
+from services.notifications.api import router as notifications_router
+from services.packs.api import router as packs_router
+from services.portal import install_portal
 from services.problems import Problem, install_problem_handlers, problem_response
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
@@ -66,6 +72,17 @@ def create_app(container: Container) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    for router in (system_router, requests_router, approvals_router, audit_router, admin_router):
+    for router in (
+        system_router,
+        requests_router,
+        approvals_router,
+        audit_router,
+        admin_router,
+        packs_router,
+        compliance_router,
+    ):
         app.include_router(router)
+    for router in (notifications_router, documents_router, verification_router):
+        app.include_router(router)
+    install_portal(app)
     return app

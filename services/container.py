@@ -13,6 +13,7 @@ from runtime.clock import Clock
 from runtime.settings import Settings
 from services.audit.signing import CheckpointSigner
 from services.auth import TokenService
+from services.packs.registry import PolicyRegistry
 from services.privacy import PersonalDataVault
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
@@ -29,7 +30,7 @@ class Container:
     vault: PersonalDataVault
     reads: ReadModels
     waiter: ProjectionWaiter
-    packs: Any = None
+    policy: PolicyRegistry
     signer: CheckpointSigner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 

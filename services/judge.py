@@ -1,27 +1,36 @@
-"""Gathers what the pure policy evaluator needs (directory, usage, today in the region's zone) and asks it."""
+"""Gathers what the pure policy evaluator needs (directory, usage, the packs in force) and asks it."""
 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contracts.api import SubmitRequestIn
+from contracts.common import PolicyRef
 from contracts.directory import Person
 from contracts.evaluation import Evaluation, RequestDraft
-from policy import interim
+from policy.evaluator import evaluate
 from services.container import Container
-
-_INTERIM_ZONES = {"pesisir-barat": "Asia/Jakarta"}
+from services.problems import Problem
 
 
 async def judge(
     c: Container, person: Person, body: SubmitRequestIn, pinned: dict[str, Any] | None = None
 ) -> Evaluation:
+    """Evaluate a draft; `pinned` keeps a resubmitted request under the pack it was first judged by."""
     directory = await c.reads.directory()
     usage = await c.reads.usage_for(person, list(body.dates))
     draft = RequestDraft(
         kind=body.kind, dates=body.dates, location=body.location, reason=body.reason, work_plan=body.work_plan
     )
-    zone = ZoneInfo(_INTERIM_ZONES.get(person.region, "Asia/Makassar"))
-    today = c.clock.now().astimezone(zone).date()
-    return interim.evaluate(packs=c.packs, requester=person, draft=draft, directory=directory, usage=usage, today=today)
+    try:
+        return evaluate(
+            packs=await c.policy.packs(),
+            requester=person,
+            draft=draft,
+            directory=directory,
+            usage=usage,
+            today=c.clock.now(),
+            pinned=PolicyRef.model_validate(pinned) if pinned else None,
+        )
+    except LookupError as exc:
+        raise Problem(409, "pack_unavailable", f"Paket kebijakan pengajuan ini tidak tersedia: {exc}") from exc

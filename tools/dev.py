@@ -78,6 +78,8 @@ def test(extra_args: list[str]) -> None:
     run(BIN / "ruff", "check", ".")
     run(BIN / "mypy", "contracts", "policy", "eventstore", "runtime")
     run(BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args)
+    # Performance is reported, never asserted: the machine is shared, so figures are ratios from one run.
+    run(BIN / "lentur", "bench", "--quick", "--json", "bench-results/quick.json", "--plot", "bench-results/quick.png")
 
 
 def main() -> None:

@@ -5,18 +5,27 @@ from __future__ import annotations
 import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from eventstore.store import PostgresEventStore
 from workflows.approval.activities import ApprovalActivities
 from workflows.approval.workflow import ApprovalWorkflow
+from workflows.compliance.workflow import ComplianceWorkflow
 
-WORKFLOWS = [ApprovalWorkflow]
+WORKFLOWS = [ApprovalWorkflow, ComplianceWorkflow]
 
 # Our pure modules are deterministic; passing them through keeps the sandbox from re-importing pydantic
 # models for every workflow run (a large start-up cost).
-PASSTHROUGH_MODULES = ("contracts", "policy", "workflows.approval.models", "pydantic")
+PASSTHROUGH_MODULES = (
+    "contracts",
+    "policy",
+    "workflows.approval.models",
+    "workflows.compliance.models",
+    "workflows.compliance.schedule",
+    "workflows.activity_options",
+    "pydantic",
+)
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -46,4 +55,10 @@ def build_worker(
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent,
         max_concurrent_workflow_tasks=max_concurrent,
+        # A new request's first workflow task comes from the shared (non-sticky) queue. With the SDK's default of
+        # five fixed pollers, one of them non-sticky, a burst of submissions queued up behind a single poll
+        # (seconds at concurrency 20); pollers that scale with the backlog remove that queue.
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(minimum=2, maximum=50, initial=10),
+        activity_task_poller_behavior=PollerBehaviorAutoscaling(minimum=1, maximum=20, initial=4),
+        nonsticky_to_sticky_poll_ratio=0.5,
     )

@@ -19,16 +19,11 @@ log = structlog.get_logger(__name__)
 DIRECTORY_STREAM = "directory"
 
 
-def known_regions(c: Container) -> set[str] | None:
-    packs = c.packs
-    return set(packs.regions()) if packs is not None and hasattr(packs, "regions") else None
-
-
 async def import_directory(
     c: Container, text: str, *, actor: str, allowed_regions: set[str] | None = None
 ) -> DirectoryImportOut:
     try:
-        people = parse_directory_csv(text, known_regions=known_regions(c), today=c.clock.now().date())
+        people = parse_directory_csv(text, known_regions=await c.policy.regions(), today=c.clock.now().date())
     except DirectoryInvalid as invalid:
         raise Problem(
             422,

@@ -14,7 +14,7 @@ from contracts.api import (
     DelegationIn,
     DelegationOut,
     RequestOut,
-    TaskListOut,
+    TaskOut,
 )
 from services.approvals import commands
 from services.deps import ContainerDep, PrincipalDep
@@ -22,16 +22,18 @@ from services.deps import ContainerDep, PrincipalDep
 router = APIRouter(tags=["approvals"])
 
 
-@router.get("/api/tasks", response_model=TaskListOut)
+@router.get("/api/tasks", response_model=list[TaskOut])
 async def list_tasks(
+    response: Response,
     c: ContainerDep,
     me: PrincipalDep,
     kind: Annotated[str | None, Query(max_length=30)] = None,
     date: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
     unit: Annotated[str | None, Query(max_length=60)] = None,
-) -> TaskListOut:
+) -> list[TaskOut]:
     tasks = await commands.inbox(c, me, kind=kind, day=date, unit=unit)
-    return TaskListOut(items=tasks, total=len(tasks))
+    response.headers["X-Total-Count"] = str(len(tasks))
+    return tasks
 
 
 @router.post("/api/tasks/decisions", response_model=BulkDecisionOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from services.auth import Principal
 from services.container import Container
 from services.problems import Problem
 from services.readmodels import local_time
-from services.requests.commands import visible_request
+from services.requests.commands import update_id, visible_request
 from services.temporal_errors import problem_from_update_error
 from workflows.approval.models import DecideCommand, RequestSnapshot, request_id_of_task, workflow_id_for
 from workflows.approval.workflow import ApprovalWorkflow
@@ -68,23 +68,31 @@ async def decide(
     command = DecideCommand(
         task_id=task_id, decision=body.decision, comment=body.comment, actor=me.nip, on_behalf_of=on_behalf_of
     )
-    update_id = (
-        f"decide-{task_id}-{hashlib.sha256(f'{me.nip}|{idempotency_key}'.encode()).hexdigest()[:16]}"
-        if idempotency_key
-        else f"decide-{task_id}-{uuid.uuid4().hex}"
-    )
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id_of_task(task_id)))
+    started = time.perf_counter()
     try:
         snapshot: RequestSnapshot = await handle.execute_update(
-            ApprovalWorkflow.decide, command, id=update_id, result_type=RequestSnapshot
+            ApprovalWorkflow.decide,
+            command,
+            id=update_id("decide", task_id, me, idempotency_key),
+            result_type=RequestSnapshot,
         )
     except Exception as exc:
         problem = problem_from_update_error(exc, finished_detail="Tugas ini sudah diputuskan.")
         if problem.code == "request_finished":
             problem = Problem(409, "already_decided", "Tugas ini sudah diputuskan.")
         raise problem from exc
-    log.info("decision_recorded", task_id=task_id, decision=body.decision.value, via=via, status=snapshot.status)
+    recorded = time.perf_counter()
     view = await visible_request(c, snapshot.request_id, snapshot.last_position, me)
+    log.info(
+        "decision_recorded",
+        task_id=task_id,
+        decision=body.decision.value,
+        via=via,
+        status=snapshot.status,
+        workflow_ms=round((recorded - started) * 1000, 1),
+        visible_ms=round((time.perf_counter() - recorded) * 1000, 1),
+    )
     if snapshot.refusal is not None:
         raise Problem(
             422,

@@ -34,6 +34,9 @@ async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, even
     delegations = sorted({UUID(str(e.payload["delegation_id"])) for e in events if "delegation_id" in e.payload})
     if delegations:
         await _load(conn, state["rm_delegations"], "delegation_id = ANY($1::uuid[])", delegations)
+    duty_ids = sorted({e.payload["duty_id"] for e in events if "duty_id" in e.payload})
+    if duty_ids:
+        await _load(conn, state["rm_duties"], "duty_id = ANY($1::text[])", duty_ids)
     holders = sorted({e.payload["holder_nip"] for e in events if "holder_nip" in e.payload})
     if holders:
         await _load(conn, state["rm_people"], "nip = ANY($1::text[])", holders)

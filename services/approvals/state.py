@@ -83,6 +83,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "rm_directory": ("id",),
     "rm_policy_packs": ("pack_id", "version"),
     "rm_audit_index": ("position",),
+    "rm_duties": ("duty_id",),
+    "rm_piket": ("roster_id",),
 }
 
 GROUPED_BY = {"rm_tasks": "request_id"}
@@ -110,7 +112,8 @@ class ApprovalState:
         self.position = event.position
 
     def _request(self, payload: dict[str, Any]) -> Row | None:
-        return self["rm_requests"].get(UUID(str(payload["request_id"])))
+        request_id = payload.get("request_id")
+        return self["rm_requests"].get(UUID(str(request_id))) if request_id else None
 
     def _stamp(self, row: Row, event: EventEnvelope) -> None:
         row["updated_at"] = event.occurred_at
@@ -418,6 +421,67 @@ class ApprovalState:
             }
         )
 
+    # -- duties of approved days and piket ------------------------------------------------------------------
+
+    def _on_DutiesScheduled(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        duties = self["rm_duties"]
+        for d in p["duties"]:
+            duties.put(
+                {
+                    "duty_id": d["duty_id"],
+                    "subject": p["subject"],
+                    "request_id": UUID(str(p["request_id"])) if p.get("request_id") else None,
+                    "nip": d["nip"],
+                    "region": p["region"],
+                    "opd_code": p["opd_code"],
+                    "unit_code": p["unit_code"],
+                    "day": date.fromisoformat(d["day"]),
+                    "kind": d["kind"],
+                    "label": d["label"],
+                    "opens_at": _dt(d["opens_at"]),
+                    "closes_at": _dt(d["closes_at"]),
+                    "late_allowed": d["late_allowed"],
+                    "report_to_nip": d["report_to_nip"],
+                    "status": "pending",
+                    "done_at": None,
+                    "task_id": None,
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                    "citation": d.get("citation"),
+                }
+            )
+
+    def _duty_update(self, duty_id: str, **changes: Any) -> None:
+        duty = self["rm_duties"].get(duty_id)
+        if duty is not None:
+            duty.update(changes)
+            self["rm_duties"].touch(duty)
+
+    def _on_CheckInRecorded(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        self._duty_update(p["duty_id"], status="done", done_at=event.occurred_at)
+
+    def _on_ActivityReportSubmitted(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        self._duty_update(p["duty_id"], status="late" if p.get("late") else "done", done_at=event.occurred_at)
+
+    def _on_ComplianceMissed(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        self._duty_update(p["duty_id"], status="missed", task_id=p["task_id"])
+
+    def _on_ComplianceAcknowledged(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        self._duty_update(p["duty_id"], acknowledged_at=event.occurred_at, acknowledged_by=event.actor)
+
+    def _on_PiketRosterSet(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        self["rm_piket"].put(
+            {
+                "roster_id": UUID(str(p["roster_id"])),
+                "region": p["region"],
+                "opd_code": p["opd_code"],
+                "unit_code": p["unit_code"],
+                "day": date.fromisoformat(p["day"]),
+                "nips": list(p["nips"]),
+                "set_by": event.actor,
+            }
+        )
+
     # -- inspector index --------------------------------------------------------------------------------
 
     def _index(self, event: EventEnvelope) -> None:
@@ -435,6 +499,10 @@ class ApprovalState:
                 region, opd = person["region"], person["opd_code"]
         elif "region" in p:  # a pack, or an inspector's read of their region's log
             region = p.get("region")
+        elif "region" in p and "unit_code" in p:
+            region, opd = p["region"], p.get("opd_code")
+        elif "duty_id" in p and (duty := self["rm_duties"].get(p["duty_id"])) is not None:
+            subject, region, opd = duty["nip"], duty["region"], duty["opd_code"]
         self["rm_audit_index"].put(
             {
                 "position": event.position,

@@ -14,16 +14,13 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from contracts.api import (
     AuditEventOut,
     AuditIndexItemOut,
     AuditKeyOut,
-    AuditKeysOut,
-    AuditSearchOut,
-    AuditStreamOut,
     CheckpointOut,
     ReplayOut,
     ReplayRequestOut,
@@ -44,6 +41,7 @@ from services.audit.service import position_at, verify_store
 from services.audit.signing import trusted_keys_from_settings
 from services.audit.store_replay import replay_request, replay_store
 from services.audit.verify import verify_stream
+from services.auth import Principal
 from services.container import Container
 from services.deps import ContainerDep, PrincipalDep
 from services.problems import Problem
@@ -65,29 +63,37 @@ async def _request_region(c: Container, request_id: UUID) -> str | None:
     return first[0].payload.get("region") if first else None
 
 
-@router.get("/requests/{request_id}", response_model=AuditStreamOut)
-async def request_events(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> AuditStreamOut:
+async def request_events(request_id: UUID, c: Container, me: Principal) -> list[AuditEventOut]:
+    """The request's stream, in order, with every hash an inspector needs to check it (the portal's
+    inspector page reads it through here too, so its reads are on record as well)."""
     require_auditor(me)
     events = await c.store.read_stream(request_stream(request_id))
     if not events:
         raise Problem(404, "request_not_found", "Pengajuan tidak ditemukan.")
     if await _request_region(c, request_id) != me.region:
         raise Problem(403, "region_forbidden", "Pengajuan ini milik pemerintah daerah lain.")
-    ok, bad, _ = verify_stream(e.model_dump() for e in events)
     await record_access(c, me, "request", request_id=request_id, results=len(events))
-    return AuditStreamOut(
-        request_id=request_id,
-        stream_id=request_stream(request_id),
-        events=[AuditEventOut(**e.model_dump()) for e in events],
-        stream_ok=ok,
-        first_bad_position=bad,
-    )
+    return [AuditEventOut(**e.model_dump()) for e in events]
 
 
-@router.get("/search", response_model=AuditSearchOut)
+@router.get("/requests/{request_id}", response_model=list[AuditEventOut])
+async def request_stream_events(
+    request_id: UUID, c: ContainerDep, me: PrincipalDep, response: Response
+) -> list[AuditEventOut]:
+    """The stream with hashes; `X-Stream-Verified` says whether its own hashes and links recompute."""
+    events = await request_events(request_id, c, me)
+    ok, bad, _ = verify_stream(e.model_dump() for e in events)
+    response.headers["X-Stream-Verified"] = "true" if ok else "false"
+    if bad is not None:
+        response.headers["X-First-Bad-Position"] = str(bad)
+    return events
+
+
+@router.get("/search", response_model=list[AuditIndexItemOut])
 async def search(
     c: ContainerDep,
     me: PrincipalDep,
+    response: Response,
     nip: Annotated[str | None, Query(max_length=32, description="person concerned, actor or acted-for")] = None,
     opd: Annotated[str | None, Query(max_length=64)] = None,
     from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (local day) or ISO time")] = None,
@@ -96,7 +102,8 @@ async def search(
     request_id: UUID | None = None,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> AuditSearchOut:
+) -> list[AuditIndexItemOut]:
+    """The region's index, oldest first; when `X-Next-After` is set, pass it as `after` for the next page."""
     require_auditor(me)
     zone = await region_zone(c.pool, me.region)
     start = parse_moment(from_, zone) if from_ else None
@@ -122,7 +129,10 @@ async def search(
     ]
     query = {"nip": nip, "opd": opd, "from": from_, "to": to, "type": type, "request_id": request_id}
     await record_access(c, me, "search", query=query, results=len(items))
-    return AuditSearchOut(items=items, next_after=items[-1].position if len(items) == limit else None)
+    response.headers["X-Total-Count"] = str(len(items))
+    if len(items) == limit:
+        response.headers["X-Next-After"] = str(items[-1].position)
+    return items
 
 
 @router.get("/verify", response_model=VerifyOut)
@@ -133,13 +143,11 @@ async def verify(c: ContainerDep, me: PrincipalDep) -> VerifyOut:
     return VerifyOut(**report.as_dict())
 
 
-@router.get("/keys", response_model=AuditKeysOut)
-async def keys(c: ContainerDep) -> AuditKeysOut:
+@router.get("/keys", response_model=list[AuditKeyOut])
+async def keys(c: ContainerDep) -> list[AuditKeyOut]:
     """The public keys checkpoints are signed with (public by nature; inspectors pin them)."""
     signing = c.signer.key_id if c.signer is not None else None
-    return AuditKeysOut(
-        items=[AuditKeyOut(key_id=k, public_key=v, signing=k == signing) for k, v in sorted(_trusted(c).items())]
-    )
+    return [AuditKeyOut(key_id=k, public_key=v, signing=k == signing) for k, v in sorted(_trusted(c).items())]
 
 
 @router.post("/checkpoints", response_model=CheckpointOut, status_code=201)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
 
-from contracts.api import CancelIn, RequestListOut, RequestOut, SubmitRequestIn
+from contracts.api import CancelIn, RequestOut, SubmitRequestIn
 from services.deps import ContainerDep, PrincipalDep
 from services.problems import Problem
 from services.requests import commands
@@ -22,13 +22,13 @@ async def submit(body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep, key: 
     return await commands.submit_request(c, me, body, key)
 
 
-@router.get("", response_model=RequestListOut)
-async def list_requests(c: ContainerDep, me: PrincipalDep, mine: Annotated[bool, Query()] = True) -> RequestListOut:
+@router.get("", response_model=list[RequestOut])
+async def list_requests(c: ContainerDep, me: PrincipalDep, mine: Annotated[bool, Query()] = True) -> list[RequestOut]:
     if mine or not (me.is_inspector or me.is_admin):
         rows = await c.reads.requests_of(me.nip)
     else:
         rows = await c.reads.requests_in_region(me.region)
-    return RequestListOut(items=[await request_out(c, r, me) for r in rows])
+    return [await request_out(c, r, me) for r in rows]
 
 
 @router.get("/{request_id}", response_model=RequestOut)
@@ -42,10 +42,14 @@ async def get_request(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> Re
 
 
 @router.post("/{request_id}/cancel", response_model=RequestOut)
-async def cancel(request_id: UUID, c: ContainerDep, me: PrincipalDep, body: CancelIn | None = None) -> RequestOut:
-    return await commands.cancel_request(c, me, request_id, body or CancelIn())
+async def cancel(
+    request_id: UUID, c: ContainerDep, me: PrincipalDep, body: CancelIn | None = None, key: IdempotencyKey = None
+) -> RequestOut:
+    return await commands.cancel_request(c, me, request_id, body or CancelIn(), key)
 
 
 @router.post("/{request_id}/resubmit", response_model=RequestOut)
-async def resubmit(request_id: UUID, body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep) -> RequestOut:
-    return await commands.resubmit_request(c, me, request_id, body)
+async def resubmit(
+    request_id: UUID, body: SubmitRequestIn, c: ContainerDep, me: PrincipalDep, key: IdempotencyKey = None
+) -> RequestOut:
+    return await commands.resubmit_request(c, me, request_id, body, key)

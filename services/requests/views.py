@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from contracts.api import DecisionOut, PersonRef, RefusalOut, RequestOut, RouteStepOut
+from contracts.api import DecisionOut, RefusalOut, RequestOut, RouteStepOut
 from contracts.common import Role
 from services.auth import Principal
 from services.container import Container
@@ -80,10 +80,10 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
                 tier=d["tier"],
                 decision=d["decision"],
                 comment=d.get("comment"),
-                actor=PersonRef(nip=d["actor"], name=names.get(d["actor"])),
-                on_behalf_of=PersonRef(nip=d["on_behalf_of"], name=names.get(d["on_behalf_of"]))
-                if d.get("on_behalf_of")
-                else None,
+                actor=d["actor"],
+                actor_name=names.get(d["actor"]),
+                on_behalf_of=d.get("on_behalf_of"),
+                on_behalf_of_name=names.get(d["on_behalf_of"]) if d.get("on_behalf_of") else None,
                 decided_at=datetime.fromisoformat(d["decided_at"]),
             )
             for d in decisions

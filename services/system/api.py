@@ -25,6 +25,7 @@ async def dev_token(body: DevTokenIn, c: ContainerDep) -> TokenOut:
     token, expires = c.tokens.issue(person.nip)
     return TokenOut(
         access_token=token,
+        token=token,
         expires_at=expires,
         nip=person.nip,
         name=person.name,

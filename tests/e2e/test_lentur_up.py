@@ -84,6 +84,15 @@ def test_up_stops_cleanly_and_resumes_after_a_crash(tmp_path: Path) -> None:
         assert created.status_code == 201, created.text
         request_id = created.json()["id"]
         task_id = created.json()["current_task_id"]
+        # The demo stack's own SMTP server files the unit head's task mail under .lentur/mail/.
+        assert info["smtp_url"].startswith("smtp://")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            f"{UNIT_HEAD}@demo.lentur.invalid" in p.read_text(errors="replace")
+            for p in (state_dir / "mail").glob("*.eml")
+        ):
+            time.sleep(0.2)
+        assert any(request_id in p.read_text(errors="replace") for p in (state_dir / "mail").glob("*.eml"))
 
         # A crash: the supervisor is killed outright; its children must not outlive it.
         children = list(info["pids"].values())

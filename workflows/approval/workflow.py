@@ -12,8 +12,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from contracts.common import DecisionKind, RequestStatus, Tier
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         request_stream,
     )
     from contracts.zones import fixed_zone
+    from workflows.activity_options import call
     from workflows.approval.models import (
         AppendRequest,
         AppendResult,
@@ -54,9 +55,8 @@ with workflow.unsafe.imports_passed_through():
         derived_event_id,
         task_id_for,
     )
-
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+    from workflows.compliance.models import ComplianceInput, compliance_workflow_id
+    from workflows.compliance.schedule import duties_for
 
 
 class _Task:
@@ -106,6 +106,7 @@ class ApprovalWorkflow:
         self.changed = False
         self.returned_at_step = 0
         self.quota_ops = 0
+        self.compliance_id: str | None = None
 
     # -- time -----------------------------------------------------------------------------------------
 
@@ -148,12 +149,10 @@ class ApprovalWorkflow:
                     clock=self.inp.clock_mode,
                 )
             )
-        result: AppendResult = await workflow.execute_activity(
+        result: AppendResult = await call(
             "append_events",
             AppendRequest(events=drafts, expected={self.stream: self.version}),
-            result_type=AppendResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            AppendResult,
         )
         self.version = result.last_version
         self.last_position = max(self.last_position, result.last_position)
@@ -163,7 +162,7 @@ class ApprovalWorkflow:
         if not claims:
             return QuotaResult(ok=True)
         self.quota_ops += 1
-        result: QuotaResult = await workflow.execute_activity(
+        result: QuotaResult = await call(
             "apply_quotas",
             QuotaRequest(
                 request_id=self.inp.request_id,
@@ -178,9 +177,7 @@ class ApprovalWorkflow:
                 policy=self.evaluation.policy.model_dump(mode="json"),
                 clock=self.inp.clock_mode,
             ),
-            result_type=QuotaResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            QuotaResult,
         )
         self.last_position = max(self.last_position, result.last_position)
         return result
@@ -324,6 +321,8 @@ class ApprovalWorkflow:
                     pass
             async with self.lock:
                 await self._on_deadline()
+        if self.status == RequestStatus.APPROVED.value and workflow.patched("compliance-duties"):
+            await self._start_compliance()
         if self.status == RequestStatus.APPROVED.value:
             # Cancellation stays possible until the first day starts; afterwards the request simply runs out.
             while self.status == RequestStatus.APPROVED.value and self._now() < self._last_day_ends():
@@ -334,6 +333,51 @@ class ApprovalWorkflow:
                     break
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.snapshot()
+
+    async def _start_compliance(self) -> None:
+        """Duties of the approved days (check-ins, reports) run in their own workflow and stream."""
+        inp = self.inp
+        subject = f"request:{inp.request_id}"
+        superiors = {step.tier: step.approver_nip for step in self.evaluation.route}
+        duties = duties_for(
+            subject=subject,
+            nip=inp.requester.nip,
+            days=self.dates,
+            obligations=self.evaluation.obligations,
+            timezone=self.evaluation.timezone,
+            superiors=superiors,
+        )
+        if not duties:
+            return
+        precision = next(
+            (
+                o.location_precision_decimals
+                for o in self.evaluation.obligations
+                if o.location_precision_decimals is not None
+            ),
+            None,
+        )
+        self.compliance_id = compliance_workflow_id(subject)
+        await workflow.start_child_workflow(
+            "ComplianceWorkflow",
+            ComplianceInput(
+                subject=subject,
+                request_id=inp.request_id,
+                region=inp.requester.region,
+                opd_code=inp.requester.opd_code,
+                unit_code=inp.requester.unit_code,
+                timezone=self.evaluation.timezone,
+                participants=[inp.requester.nip],
+                duties=duties,
+                location_precision_decimals=precision,
+                correlation_id=inp.correlation_id,
+                policy=self.evaluation.policy.model_dump(mode="json"),
+                clock_offset_seconds=inp.clock_offset_seconds,
+                clock_mode=inp.clock_mode,
+            ),
+            id=self.compliance_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
 
     def _next_deadline(self) -> datetime:
         deadlines = [self._expires_at()]
@@ -393,7 +437,7 @@ class ApprovalWorkflow:
             )
             self.task = new_task
             return
-        target: EscalationTarget | None = await workflow.execute_activity(
+        target: EscalationTarget | None = await call(
             "escalation_target",
             EscalationQuery(
                 region=self.inp.requester.region,
@@ -402,9 +446,7 @@ class ApprovalWorkflow:
                 requester_nip=self.inp.requester.nip,
                 escalate_to=timers.escalate_to,
             ),
-            result_type=EscalationTarget,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            EscalationTarget,
         )
         if target is None:
             return
@@ -606,6 +648,8 @@ class ApprovalWorkflow:
             )
             self.status, self.task = RequestStatus.CANCELLED.value, None
             await self._release_held("dibatalkan")
+            if self.compliance_id is not None:
+                await workflow.get_external_workflow_handle(self.compliance_id).signal("stop", "dibatalkan")
             return self.snapshot()
 
     @cancel.validator

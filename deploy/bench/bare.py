@@ -1,0 +1,43 @@
+"""The ceiling: a bare Temporal workflow of the same shape as a two-tier approval (start, 2 updates, result)
+with no store, no NATS and no HTTP. Run as its own worker process, like Lentur's."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+
+@workflow.defn(name="BareApproval")
+class BareApproval:
+    def __init__(self) -> None:
+        self.decisions = 0
+
+    @workflow.run
+    async def run(self, tiers: int) -> str:
+        await workflow.wait_condition(lambda: self.decisions >= tiers)
+        return "APPROVED"
+
+    @workflow.update
+    async def decide(self, actor: str) -> int:
+        self.decisions += 1
+        return self.decisions
+
+
+async def serve(address: str, task_queue: str) -> None:
+    client = await Client.connect(address)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Worker(client, task_queue=task_queue, workflows=[BareApproval], max_concurrent_workflow_tasks=200):
+        print("ready", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], sys.argv[2]))

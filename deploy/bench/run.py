@@ -1,0 +1,277 @@
+"""`lentur bench`: every figure measured beside its ceiling in one run, printed and written as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from deploy.bench.scenarios import (
+    BareCeiling,
+    FullPath,
+    LagProbe,
+    bench_append,
+    bench_memory,
+    bench_verify_rebuild,
+)
+from deploy.bench.workload import bench_directory
+from deploy.up import Supervisor, UpOptions
+
+QUICK = {
+    "path": [(1, 10), (20, 60), (100, 100)],
+    "append_concurrency": [1, 8, 32],
+    "append_seconds": 1.5,
+    "sizes": [10_000, 50_000],
+    "pending": 500,
+    "whatif_requests": 5_000,
+}
+FULL = {
+    "path": [(1, 40), (20, 400), (100, 600)],
+    "append_concurrency": [1, 8, 32],
+    "append_seconds": 5.0,
+    "sizes": [10_000, 100_000, 1_000_000],
+    "pending": 10_000,
+    "whatif_requests": 100_000,
+}
+
+
+def machine() -> dict[str, Any]:
+    try:
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+    except OSError:
+        model = platform.processor()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, target: float, higher_is_better: bool = True, unit: str = "") -> None:
+        met = None if value is None else (value >= target if higher_is_better else value <= target)
+        out.append(
+            {"target": name, "value": value, "goal": f"{'≥' if higher_is_better else '≤'} {target}{unit}", "met": met}
+        )
+
+    path = result.get("workflow_vs_full_path", {})
+    c20 = path.get("20")
+    if c20:
+        add("full path throughput / bare workflow ceiling at concurrency 20", c20["full_vs_bare_throughput"], 0.6)
+        add(
+            "decision → visible p99 at concurrency 20 (ms)",
+            c20["full"]["decision_to_visible"].get("p99_ms"),
+            250,
+            higher_is_better=False,
+        )
+    append8 = result.get("append", {}).get("8")
+    if append8:
+        add("append / raw insert at concurrency 8", append8["lentur_vs_raw"], 0.7)
+        add("append / eventsourcing recorder at concurrency 8", append8["lentur_vs_eventsourcing"], 3.0)
+    lag = result.get("projection_lag")
+    if lag:
+        add("projection lag p99 (ms)", lag.get("p99_ms"), 100, higher_is_better=False)
+    scale = result.get("verify_rebuild", {})
+    if scale:
+        largest = max(scale, key=int)
+        add(f"verify events/s at {int(largest):,} events", scale[largest]["verify_events_per_s"], 100_000)
+        if "1000000" in scale:
+            add("rebuild of 1M events (s)", scale["1000000"]["rebuild_s"], 60, higher_is_better=False)
+    memory = result.get("memory")
+    if memory:
+        add(
+            f"worker+API+projector peak RSS at {memory['pending_requests']} pending (MB)",
+            memory["app_peak_total_mb"],
+            600,
+            higher_is_better=False,
+        )
+    whatif = result.get("whatif")
+    if whatif and "seconds_per_100k" in whatif:
+        add("what-if simulation of 100k requests (s)", whatif["seconds_per_100k"], 60, higher_is_better=False)
+    return out
+
+
+async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    directory = bench_directory()
+    full = FullPath(info["http_url"], directory)
+    bare = BareCeiling(info["temporal_address"])
+    bare.start()
+    probe = LagProbe(info["database_url"])
+    await probe.start()
+    try:
+        console.log("pemanasan (warm-up)")
+        await full.run(4, 8)
+        await bare.run(4, 8)
+        paths: dict[str, Any] = {}
+        for concurrency, iterations in mode["path"]:
+            console.log(f"jalur penuh vs alur kerja polos, konkurensi {concurrency}")
+            ceiling = await bare.run(concurrency, iterations)
+            measured = await full.run(concurrency, iterations, lag=probe if concurrency == 20 else None)
+            if concurrency == 20:
+                result["projection_lag"] = probe.figures()
+            paths[str(concurrency)] = {
+                "bare": ceiling,
+                "full": measured,
+                "full_vs_bare_throughput": round(measured["throughput_per_s"] / ceiling["throughput_per_s"], 3),
+            }
+        result["workflow_vs_full_path"] = paths
+    finally:
+        await probe.stop()
+        bare.stop()
+    console.log("memori dengan banyak pengajuan tertunda")
+    app_pids = {k: v for k, v in info["pids"].items() if k in ("api", "worker", "projector")}
+    result["memory"] = await bench_memory(full, app_pids, mode["pending"])
+    admin_dsn = info["database_url"].rsplit("/", 1)[0] + "/postgres"
+    console.log("append: Lentur vs insert mentah vs pustaka eventsourcing")
+    result["append"] = await bench_append(admin_dsn, mode["append_concurrency"], mode["append_seconds"])
+    console.log("verifikasi dan bangun ulang pada ukuran yang bertambah")
+    result["verify_rebuild"] = await bench_verify_rebuild(admin_dsn, mode["sizes"])
+    result["whatif"] = await _whatif(mode["whatif_requests"], console)
+    return result
+
+
+async def _whatif(n: int, console: Console) -> dict[str, Any]:
+    try:
+        from services.whatif.bench import run_simulation_bench  # type: ignore[import-not-found]
+    except ImportError:
+        return {"skipped": "the what-if simulator is not installed in this build"}
+    console.log(f"simulasi kebijakan (what-if) atas {n:,} pengajuan")
+    figures: dict[str, Any] = await asyncio.to_thread(run_simulation_bench, n)
+    return figures
+
+
+def render(console: Console, result: dict[str, Any]) -> None:
+    paths = result["scenarios"].get("workflow_vs_full_path", {})
+    table = Table(title="Jalur penuh (HTTP → Temporal → store → NATS → proyeksi) vs alur kerja Temporal polos")
+    for column in ("konkurensi", "polos/s", "penuh/s", "rasio", "penuh p50 ms", "penuh p99 ms", "keputusan p99 ms"):
+        table.add_column(column, justify="right")
+    for concurrency, row in paths.items():
+        full = row["full"]
+        table.add_row(
+            concurrency,
+            str(row["bare"]["throughput_per_s"]),
+            str(full["throughput_per_s"]),
+            str(row["full_vs_bare_throughput"]),
+            str(full["submit_to_approved"].get("p50_ms")),
+            str(full["submit_to_approved"].get("p99_ms")),
+            str(full["decision_to_visible"].get("p99_ms")),
+        )
+    console.print(table)
+    append = Table(title="Append satu peristiwa per transaksi")
+    for column in ("konkurensi", "insert mentah/s", "Lentur/s", "eventsourcing/s", "Lentur/mentah", "Lentur/es"):
+        append.add_column(column, justify="right")
+    for concurrency, row in result["scenarios"].get("append", {}).items():
+        append.add_row(
+            concurrency,
+            str(row["raw_insert_per_s"]),
+            str(row["lentur_append_per_s"]),
+            str(row["eventsourcing_per_s"]),
+            str(row["lentur_vs_raw"]),
+            str(row["lentur_vs_eventsourcing"]),
+        )
+    console.print(append)
+    scale = Table(title="Verifikasi dan bangun ulang")
+    for column in ("peristiwa", "verifikasi/s", "verifikasi s", "bangun ulang s", "bangun ulang/s"):
+        scale.add_column(column, justify="right")
+    for _, row in result["scenarios"].get("verify_rebuild", {}).items():
+        scale.add_row(
+            f"{row['events']:,}",
+            f"{row['verify_events_per_s']:,.0f}",
+            str(row["verify_s"]),
+            str(row["rebuild_s"]),
+            f"{row['rebuild_events_per_s']:,.0f}",
+        )
+    console.print(scale)
+    goals = Table(title="Target")
+    for column in ("target", "terukur", "sasaran", "tercapai"):
+        goals.add_column(column)
+    for t in result["targets"]:
+        mark = {True: "[green]ya[/green]", False: "[red]belum[/red]", None: "-"}[t["met"]]
+        goals.add_row(t["target"], str(t["value"]), t["goal"], mark)
+    console.print(goals)
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    paths = result["scenarios"].get("workflow_vs_full_path", {})
+    xs = [int(c) for c in paths]
+    for key, label, field in (("bare", "polos", "start_to_result"), ("full", "penuh", "submit_to_approved")):
+        for q, style in (("p50_ms", "-o"), ("p99_ms", "--o")):
+            left.plot(xs, [paths[str(x)][key][field].get(q, 0) for x in xs], style, label=f"{label} {q[:-3]}")
+    left.set_xscale("log")
+    left.set_xlabel("konkurensi")
+    left.set_ylabel("latensi (ms)")
+    left.set_title("Latensi pengajuan → disetujui")
+    left.legend()
+    scale = result["scenarios"].get("verify_rebuild", {})
+    sizes = sorted(int(s) for s in scale)
+    right.loglog(sizes, [scale[str(s)]["verify_s"] for s in sizes], "-o", label="verifikasi")
+    right.loglog(sizes, [scale[str(s)]["rebuild_s"] for s in sizes], "-o", label="bangun ulang")
+    right.set_xlabel("peristiwa")
+    right.set_ylabel("detik")
+    right.set_title("Pertumbuhan waktu (harus linear)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def run_bench(*, quick: bool, json_path: Path | None, plot_path: Path | None, console: Console) -> dict[str, Any]:
+    mode = QUICK if quick else FULL
+    state_dir = Path(tempfile.mkdtemp(prefix="lentur-bench-")) / ".lentur"
+    directory_file = state_dir.parent / "bench-directory.csv"
+    directory_file.write_text(bench_directory().csv)
+    supervisor = Supervisor(UpOptions(state_dir=state_dir, demo=True, directory=directory_file), console=console)
+    started = time.perf_counter()
+    try:
+        with console.status("menyalakan tumpukan Lentur untuk pengukuran"):
+            info = supervisor.start()
+        scenarios = asyncio.run(_measure(info, mode, console))
+    finally:
+        supervisor.stop()
+        shutil.rmtree(state_dir.parent, ignore_errors=True)
+    result: dict[str, Any] = {
+        "mode": "quick" if quick else "full",
+        "finished_at": datetime.now(UTC).isoformat(),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+        "scenarios": scenarios,
+    }
+    result["targets"] = targets(scenarios)
+    render(console, result)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2))
+        console.print(f"JSON: {json_path}")
+    if plot_path is not None:
+        plot(result, plot_path)
+        console.print(f"grafik: {plot_path}")
+    return result

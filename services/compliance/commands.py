@@ -1,0 +1,375 @@
+"""Duties during approved flexible days: check-ins, reports, what superiors see, and piket rosters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import io
+import uuid
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from contracts.common import Role, Tier
+from contracts.evaluation import DutyWindow, Obligation
+from contracts.events import ComplianceAcknowledged, PiketRosterSet
+from contracts.zones import fixed_zone, zone_label
+from eventstore.store import NO_STREAM, AppendUnit, ConcurrencyError, NewEvent
+from policy.evaluator import piket_days
+from services.auth import Principal
+from services.compliance.models import (
+    AcknowledgeIn,
+    CheckInIn,
+    DutyOut,
+    DutyResultOut,
+    PiketIn,
+    PiketOut,
+    ReportIn,
+)
+from services.container import Container
+from services.problems import Problem
+from services.readmodels import local_time
+from services.temporal_errors import problem_from_update_error
+from workflows.compliance.models import (
+    CheckInCommand,
+    ComplianceInput,
+    DutyOutcome,
+    ReportCommand,
+    compliance_workflow_id,
+)
+from workflows.compliance.schedule import duties_for
+from workflows.compliance.workflow import ComplianceWorkflow
+
+log = structlog.get_logger(__name__)
+MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+DUTY_ERRORS = {
+    "not_participant": 403,
+    "not_a_duty_day": 422,
+    "outside_checkin_window": 422,
+    "already_checked_in": 409,
+    "no_such_duty": 422,
+    "too_early": 422,
+    "already_reported": 409,
+}
+
+
+def _problem(exc: Exception) -> Problem:
+    problem = problem_from_update_error(exc, finished_detail="Masa kewajiban pengajuan ini sudah berakhir.")
+    if problem.code in DUTY_ERRORS:
+        problem.status = DUTY_ERRORS[problem.code]
+    elif problem.code == "request_finished":
+        problem = Problem(409, "duties_closed", problem.detail)
+    return problem
+
+
+async def _approved_own_request(c: Container, me: Principal, request_id: UUID) -> Any:
+    row = await c.reads.request(request_id)
+    if row is None:
+        raise Problem(404, "request_not_found", "Pengajuan tidak ditemukan.")
+    if row["requester_nip"] != me.nip:
+        raise Problem(403, "not_requester", "Hanya pengaju yang dapat melapor untuk pengajuan ini.")
+    if row["status"] != "APPROVED":
+        raise Problem(
+            409, "not_approved", f"Kewajiban hanya berlaku untuk pengajuan yang disetujui (status {row['status']})."
+        )
+    if not row["obligations"]:
+        raise Problem(422, "no_duties", "Paket kebijakan tidak menetapkan kewajiban untuk pengajuan ini.")
+    return row
+
+
+def _coarse_location(body: CheckInIn, decimals: int | None) -> dict[str, Any]:
+    """Keep only as much precision as the pack needs (e.g. 3 decimals ≈ 100 m)."""
+    places = 3 if decimals is None else decimals
+    data: dict[str, Any] = {"text": body.text}
+    if body.lat is not None and body.lon is not None:
+        data["lat"] = round(body.lat, places)
+        data["lon"] = round(body.lon, places)
+    return data
+
+
+async def _visible(c: Container, outcome: DutyOutcome) -> None:
+    if not await c.waiter.wait_for(outcome.last_position, timeout=c.settings.read_your_writes_timeout_seconds):
+        raise Problem(504, "projection_lagging", "Tersimpan, tetapi tampilan belum diperbarui; coba lagi.")
+
+
+async def _duty_result(c: Container, outcome: DutyOutcome) -> DutyResultOut:
+    await _visible(c, outcome)
+    row = await c.pool.fetchrow("SELECT * FROM rm_duties WHERE duty_id = $1", outcome.duty_id)
+    return DutyResultOut(duty=_duty_out(row), late=outcome.late)
+
+
+def _duty_out(row: Any) -> DutyOut:
+    return DutyOut(
+        duty_id=row["duty_id"],
+        nip=row["nip"],
+        day=row["day"],
+        kind=row["kind"],
+        label=row["label"],
+        opens_at=row["opens_at"],
+        closes_at=row["closes_at"],
+        status=row["status"],
+        done_at=row["done_at"],
+        task_id=row["task_id"],
+        acknowledged_at=row["acknowledged_at"],
+        report_to_nip=row["report_to_nip"],
+        unit_code=row["unit_code"],
+        subject=row["subject"],
+        request_id=row["request_id"],
+    )
+
+
+async def check_in(c: Container, me: Principal, request_id: UUID, body: CheckInIn) -> DutyResultOut:
+    row = await _approved_own_request(c, me, request_id)
+    decimals = next(
+        (
+            o.get("location_precision_decimals")
+            for o in row["obligations"]
+            if o.get("location_precision_decimals") is not None
+        ),
+        None,
+    )
+    sealed = await c.vault.seal(me.nip, "location", _coarse_location(body, decimals), c.clock.now())
+    handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"request:{request_id}"))
+    try:
+        outcome: DutyOutcome = await handle.execute_update(
+            ComplianceWorkflow.check_in, CheckInCommand(actor=me.nip, location=sealed), result_type=DutyOutcome
+        )
+    except Exception as exc:
+        raise _problem(exc) from exc
+    return await _duty_result(c, outcome)
+
+
+async def submit_report(c: Container, me: Principal, request_id: UUID, body: ReportIn) -> DutyResultOut:
+    await _approved_own_request(c, me, request_id)
+    attachment_sha = attachment_size = None
+    if body.attachment is not None:
+        try:
+            content = base64.b64decode(body.attachment.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise Problem(422, "attachment_not_base64", "Lampiran harus dikodekan base64.") from exc
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            raise Problem(413, "attachment_too_large", f"Lampiran paling besar {MAX_ATTACHMENT_BYTES // 1024} KB.")
+        attachment_sha, attachment_size = hashlib.sha256(content).hexdigest(), len(content)
+        sealed_file = await c.vault.seal(
+            me.nip, "report", {"name": body.attachment.name, "b64": body.attachment.content_base64}, c.clock.now()
+        )
+        await c.pool.execute(
+            "INSERT INTO report_attachments (sha256, nip, name, size, sealed) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (sha256) DO NOTHING",
+            attachment_sha,
+            me.nip,
+            body.attachment.name,
+            attachment_size,
+            sealed_file.model_dump(),
+        )
+    text = await c.vault.seal(me.nip, "report", {"text": body.text}, c.clock.now())
+    handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"request:{request_id}"))
+    try:
+        outcome: DutyOutcome = await handle.execute_update(
+            ComplianceWorkflow.report,
+            ReportCommand(
+                actor=me.nip,
+                report_kind=body.kind,
+                day=body.day,
+                text=text,
+                attachment_sha256=attachment_sha,
+                attachment_name=body.attachment.name if body.attachment else None,
+                attachment_bytes=attachment_size,
+            ),
+            result_type=DutyOutcome,
+        )
+    except Exception as exc:
+        raise _problem(exc) from exc
+    return await _duty_result(c, outcome)
+
+
+async def _supervised_units(c: Container, me: Principal) -> set[tuple[str, str]] | None:
+    """Units whose duties `me` may see: None means the whole region (OPD heads see their OPD, below)."""
+    if me.has(Role.PPK) or me.has(Role.INSPECTOR) or me.has(Role.ADMIN):
+        return None
+    directory = await c.reads.directory()
+    holders = {me.nip} | ({me.person.acting_for} if me.person.acting_for else set())
+    units: set[tuple[str, str]] = set()
+    for (region, unit), members in directory.units.items():
+        if region != me.region or not members:
+            continue
+        head = directory.unit_head(region, unit)
+        opd_head = directory.opd_head(region, members[0].opd_code)
+        if (head and head.nip in holders) or (opd_head and opd_head.nip in holders):
+            units.add((region, unit))
+    return units
+
+
+async def day_view(c: Container, me: Principal, day: date, unit: str | None) -> list[DutyOut]:
+    units = await _supervised_units(c, me)
+    if units is not None and not units:
+        raise Problem(403, "forbidden", "Hanya atasan, inspektur atau admin yang dapat melihat kepatuhan unit.")
+    rows = await c.pool.fetch(
+        "SELECT * FROM rm_duties WHERE region = $1 AND day = $2 AND ($3::text IS NULL OR unit_code = $3) "
+        "ORDER BY unit_code, nip, opens_at",
+        me.region,
+        day,
+        unit,
+    )
+    return [_duty_out(r) for r in rows if units is None or (r["region"], r["unit_code"]) in units]
+
+
+async def day_csv(c: Container, me: Principal, day: date, unit: str | None) -> str:
+    duties = await day_view(c, me, day, unit)
+    names = await c.reads.names({d.nip for d in duties})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["tanggal", "unit", "nip", "nama", "kewajiban", "mulai", "batas", "status", "dilakukan_pada"])
+    zone = (await c.policy.packs()).timezone_for(me.region)
+    for d in duties:
+        writer.writerow(
+            [
+                d.day.isoformat(),
+                d.unit_code,
+                d.nip,
+                names.get(d.nip, ""),
+                d.label,
+                local_time(d.opens_at, zone),
+                local_time(d.closes_at, zone),
+                d.status,
+                local_time(d.done_at, zone) or "",
+            ]
+        )
+    return out.getvalue()
+
+
+async def open_tasks(c: Container, me: Principal) -> list[DutyOut]:
+    holders = [me.nip] + ([me.person.acting_for] if me.person.acting_for else [])
+    rows = await c.pool.fetch(
+        "SELECT * FROM rm_duties WHERE status = 'missed' AND acknowledged_at IS NULL "
+        "AND report_to_nip = ANY($1::text[]) AND nip <> $2 ORDER BY closes_at, duty_id",
+        holders,
+        me.nip,
+    )
+    return [_duty_out(r) for r in rows]
+
+
+async def acknowledge(c: Container, me: Principal, task_id: str, body: AcknowledgeIn) -> DutyOut:
+    row = await c.pool.fetchrow("SELECT * FROM rm_duties WHERE task_id = $1", task_id)
+    if row is None:
+        raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
+    holders = {me.nip} | ({me.person.acting_for} if me.person.acting_for else set())
+    if row["report_to_nip"] not in holders or row["nip"] == me.nip:
+        raise Problem(403, "not_assignee", "Tugas ini tidak ditujukan kepada Anda.")
+    payload = ComplianceAcknowledged(task_id=task_id, duty_id=row["duty_id"], comment=body.comment)
+    stream = f"compliance-ack-{task_id}"
+    event = NewEvent.of(
+        payload,
+        event_id=uuid.uuid4(),
+        stream_id=stream,
+        occurred_at=c.clock.now(),
+        actor=me.nip,
+        on_behalf_of=row["report_to_nip"] if row["report_to_nip"] != me.nip else None,
+        correlation_id=uuid.uuid4().hex,
+        clock=c.clock.mode,
+    )
+    try:
+        appended = await c.store.append(AppendUnit([event], {stream: NO_STREAM}))
+    except ConcurrencyError as exc:
+        raise Problem(409, "already_acknowledged", "Tugas ini sudah ditindaklanjuti.") from exc
+    await c.waiter.wait_for(appended[-1].position, timeout=c.settings.read_your_writes_timeout_seconds)
+    refreshed = await c.pool.fetchrow("SELECT * FROM rm_duties WHERE task_id = $1", task_id)
+    return _duty_out(refreshed)
+
+
+async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
+    """A unit head names who keeps the office on a piket day; their attendance is then checked like any duty."""
+    if not (me.has(Role.UNIT_HEAD) or me.has(Role.OPD_HEAD)):
+        raise Problem(403, "forbidden", "Hanya kepala unit atau kepala perangkat daerah yang menyusun jadwal piket.")
+    packs = await c.policy.packs()
+    loaded = packs.for_region(me.region)
+    rules = piket_days(loaded) if loaded is not None else {}
+    rule = rules.get(body.day)
+    today = c.clock.now().astimezone(fixed_zone(packs.timezone_for(me.region))).date()
+    if body.day < today:
+        raise Problem(422, "past_date", "Jadwal piket disusun sebelum atau pada hari piket, bukan sesudahnya.")
+    if rule is None:
+        raise Problem(422, "not_a_piket_day", f"{body.day:%d-%m-%Y} bukan hari piket menurut paket kebijakan wilayah.")
+    directory = await c.reads.directory()
+    unit = body.unit_code or me.person.unit_code
+    members = {p.nip for p in directory.unit_members(me.region, unit)}
+    strangers = sorted(set(body.nips) - members)
+    if strangers:
+        raise Problem(422, "not_unit_members", f"Bukan anggota unit {unit}: {', '.join(strangers)}.")
+    assert loaded is not None  # a piket rule came from it
+    roster_id = uuid.uuid4()
+    payload = PiketRosterSet(
+        roster_id=roster_id,
+        region=me.region,
+        opd_code=me.person.opd_code,
+        unit_code=unit,
+        day=body.day,
+        nips=sorted(set(body.nips)),
+        citation=loaded.cite(rule),
+    )
+    stream = f"piket-{roster_id}"
+    event = NewEvent.of(
+        payload,
+        event_id=uuid.uuid4(),
+        stream_id=stream,
+        occurred_at=c.clock.now(),
+        actor=me.nip,
+        correlation_id=uuid.uuid4().hex,
+        clock=c.clock.mode,
+        policy=loaded.ref,
+    )
+    await c.store.append(AppendUnit([event], {stream: NO_STREAM}))
+    attendance = Obligation(
+        kind="e_presensi",
+        windows=tuple(DutyWindow(label=w.label, start=w.start, end=w.end) for w in rule.attendance_windows),
+        citation=loaded.cite(rule),
+    )
+    subject = f"piket:{roster_id}"
+    duties = [
+        duty
+        for nip in payload.nips
+        for duty in duties_for(
+            subject=subject,
+            nip=nip,
+            days=[body.day],
+            obligations=[attendance],
+            timezone=loaded.pack.timezone,
+            superiors={Tier.UNIT_HEAD: me.nip},
+        )
+    ]
+    await c.temporal.start_workflow(
+        ComplianceWorkflow.run,
+        ComplianceInput(
+            subject=subject,
+            region=me.region,
+            opd_code=me.person.opd_code,
+            unit_code=unit,
+            timezone=loaded.pack.timezone,
+            participants=payload.nips,
+            duties=duties,
+            correlation_id=uuid.uuid4().hex,
+            policy=loaded.ref.model_dump(mode="json"),
+            clock_offset_seconds=c.clock.offset.total_seconds(),
+            clock_mode=c.clock.mode,
+        ),
+        id=compliance_workflow_id(subject),
+        task_queue=c.task_queue,
+    )
+    return PiketOut(
+        id=roster_id, day=body.day, unit_code=unit, nips=payload.nips, timezone=zone_label(loaded.pack.timezone)
+    )
+
+
+async def piket_check_in(c: Container, me: Principal, roster_id: UUID) -> DutyResultOut:
+    handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"piket:{roster_id}"))
+    try:
+        outcome: DutyOutcome = await handle.execute_update(
+            ComplianceWorkflow.check_in, CheckInCommand(actor=me.nip), result_type=DutyOutcome
+        )
+    except Exception as exc:
+        raise _problem(exc) from exc
+    return await _duty_result(c, outcome)

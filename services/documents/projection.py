@@ -1,0 +1,78 @@
+"""The letters projection: turns approvals and cancelled approvals into issuer jobs, and marks letters
+issued or revoked when their events arrive. Jobs are keyed by request and round, so a replayed event adds
+nothing; the rendering itself happens in the issuer, outside this transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from contracts.events import EventEnvelope
+from services.documents.letters import letter_kind
+from services.notifications.context import fold_request, load_request_facts
+
+TRIGGERS = ("RequestApproved", "RequestCancelled")
+
+
+def issue_job_id(request_id: UUID, round_: int) -> str:
+    return f"issue:{request_id}:{round_}"
+
+
+class LetterProjection:
+    name = "letters"
+
+    async def apply_batch(self, conn: Any, events: list[EventEnvelope]) -> None:
+        relevant = [e for e in events if e.type in (*TRIGGERS, "DocumentIssued", "DocumentRevoked")]
+        if not relevant:
+            return
+        request_ids = sorted({UUID(str(e.payload["request_id"])) for e in relevant if e.type in TRIGGERS})
+        facts = await load_request_facts(conn, request_ids)
+        for event in relevant:
+            p = event.payload
+            if event.type == "RequestApproved":
+                request_id = UUID(str(p["request_id"]))
+                context = fold_request(facts.get(request_id, []), up_to_position=event.position)
+                kind = letter_kind(context.kind, context.country) if context else None
+                if kind is not None:
+                    await self._job(conn, issue_job_id(request_id, p["round"]), "issue", kind, event)
+            elif event.type == "RequestCancelled" and p.get("after_approval"):
+                request_id = UUID(str(p["request_id"]))
+                issued = await conn.fetchrow(
+                    "SELECT kind, round FROM letter_jobs WHERE request_id = $1 AND action = 'issue' "
+                    "ORDER BY round DESC LIMIT 1",
+                    request_id,
+                )
+                if issued is not None:
+                    await self._job(conn, f"revoke:{request_id}:{issued['round']}", "revoke", issued["kind"], event)
+            elif event.type == "DocumentIssued":
+                await conn.execute(
+                    "UPDATE documents SET issued_event_id = $2, issued_position = $3, issued_at = $4 WHERE doc_id = $1",
+                    p["document_id"],
+                    event.event_id,
+                    event.position,
+                    event.occurred_at,
+                )
+            elif event.type == "DocumentRevoked":
+                await conn.execute(
+                    "UPDATE documents SET revoked_position = $2, revoked_at = $3, revoke_reason = $4 WHERE doc_id = $1",
+                    p["document_id"],
+                    event.position,
+                    event.occurred_at,
+                    p["reason"],
+                )
+
+    async def _job(self, conn: Any, job_id: str, action: str, kind: str, event: EventEnvelope) -> None:
+        round_ = int(job_id.rsplit(":", 1)[1])
+        await conn.execute(
+            "INSERT INTO letter_jobs (job_id, action, request_id, round, kind, event_id, position, next_attempt_at, "
+            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
+            job_id,
+            action,
+            UUID(str(event.payload["request_id"])),
+            round_,
+            kind,
+            event.event_id,
+            event.position,
+            event.occurred_at,
+        )

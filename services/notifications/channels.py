@@ -1,0 +1,135 @@
+"""The outside channels: e-mail over SMTP and a signed webhook for the pemda's WhatsApp/Telegram gateway."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+import httpx
+
+from contracts.canonical import canonical_json
+
+SIGNATURE_HEADER = "X-Lentur-Signature"
+
+
+class DeliveryError(Exception):
+    """A channel refused or failed; the delivery is retried with backoff."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: str = "none"  # none | starttls | implicit
+    timeout: float = 20.0
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, username: str | None = None, password: str | None = None, timeout: float = 20.0
+    ) -> SmtpConfig:
+        parts = urlsplit(url)
+        tls = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "implicit"}.get(parts.scheme)
+        if tls is None or not parts.hostname:
+            raise ValueError("LENTUR_SMTP_URL must look like smtp://host:port, smtp+starttls://… or smtps://…")
+        default_port = {"none": 25, "starttls": 587, "implicit": 465}[tls]
+        return cls(
+            host=parts.hostname,
+            port=parts.port or default_port,
+            username=username or (unquote(parts.username) if parts.username else None),
+            password=password or (unquote(parts.password) if parts.password else None),
+            tls=tls,
+            timeout=timeout,
+        )
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    message_id: str
+    to_name: str
+    to_address: str
+    subject: str
+    text: str
+    date: datetime
+    headers: dict[str, str]
+
+
+def build_email(mail: OutgoingMail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr((mail.to_name, mail.to_address))
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(mail.date)
+    # Deterministic: a resend after a crash carries the same Message-ID, so mail clients fold the copy.
+    message["Message-ID"] = f"<{mail.message_id}@lentur>"
+    for name, value in mail.headers.items():
+        message[name] = value
+    message.set_content(mail.text)
+    return message
+
+
+class EmailChannel:
+    def __init__(self, config: SmtpConfig, sender: str) -> None:
+        self.config = config
+        self.sender = sender
+
+    async def send(self, mail: OutgoingMail) -> None:
+        message = build_email(mail, self.sender)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.config.host,
+                port=self.config.port,
+                username=self.config.username,
+                password=self.config.password,
+                use_tls=self.config.tls == "implicit",
+                start_tls=self.config.tls == "starttls",
+                timeout=self.config.timeout,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from exc
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
+    return header is not None and hmac.compare_digest(sign(body, secret), header)
+
+
+class WebhookChannel:
+    """JSON POST signed with HMAC-SHA256 over the exact body bytes."""
+
+    def __init__(self, url: str, secret: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.secret = secret
+        self.client = httpx.AsyncClient(timeout=timeout)
+
+    def body(self, payload: dict[str, Any]) -> bytes:
+        return canonical_json(payload).encode()
+
+    async def send(self, delivery_id: str, payload: dict[str, Any]) -> None:
+        body = self.body(payload)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body, self.secret),
+            "X-Lentur-Delivery": delivery_id,
+        }
+        try:
+            response = await self.client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook: {type(exc).__name__}: {exc}") from exc
+        if not response.is_success:
+            raise DeliveryError(f"webhook: HTTP {response.status_code}")
+
+    async def close(self) -> None:
+        await self.client.aclose()

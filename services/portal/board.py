@@ -1,0 +1,101 @@
+"""The OPD board: who is where on a day, per unit, and whether vital and direct-service units are staffed. Pure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.policy_pack import StaffingMinimum
+
+STATUSES = ("WFO", "WFH", "WFA", "CUTI")
+STATUS_LABELS = {"WFO": "Di kantor (WFO)", "WFH": "WFH", "WFA": "WFA", "CUTI": "Cuti"}
+
+
+def unit_staffed(minimum: StaffingMinimum | None, unit_size: int, away: int) -> bool | None:
+    """Is the unit staffed as its pack requires? None when the pack sets no minimum for this class of unit."""
+    if minimum is None or unit_size == 0:
+        return None
+    required = 0
+    if minimum.min_on_site_ratio is not None:
+        required = max(required, math.ceil(minimum.min_on_site_ratio * unit_size))
+    if minimum.min_on_site_headcount is not None:
+        required = max(required, min(unit_size, minimum.min_on_site_headcount))
+    return unit_size - away >= required
+
+
+@dataclass
+class UnitDay:
+    unit_code: str
+    unit_name: str
+    size: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    people: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in STATUSES})
+    staffed: bool | None = None
+    missed_duties: int = 0
+
+    @property
+    def away(self) -> int:
+        return self.counts["WFH"] + self.counts["WFA"] + self.counts["CUTI"]
+
+
+@dataclass
+class OpdDay:
+    opd_code: str
+    opd_name: str
+    opd_class: str
+    units: list[UnitDay] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {s: sum(u.counts[s] for u in self.units) for s in STATUSES}
+
+    @property
+    def size(self) -> int:
+        return sum(u.size for u in self.units)
+
+    @property
+    def understaffed(self) -> list[UnitDay]:
+        return [u for u in self.units if u.staffed is False]
+
+
+def _status_of(kind: str) -> str:
+    return kind if kind in ("WFH", "WFA") else "CUTI"
+
+
+def board_for_day(
+    people: Iterable[Any],
+    away: Iterable[Any],
+    minimum_for: Callable[[str], StaffingMinimum | None],
+    missed: dict[str, int] | None = None,
+) -> list[OpdDay]:
+    """One region's people and that day's approved absences → per OPD, per unit, who is where."""
+    where = {a["nip"]: _status_of(a["kind"]) for a in away}
+    opds: dict[str, OpdDay] = {}
+    units: dict[tuple[str, str], UnitDay] = {}
+    for p in people:
+        opd = opds.setdefault(p["opd_code"], OpdDay(p["opd_code"], p["opd_name"], p["opd_class"]))
+        key = (p["opd_code"], p["unit_code"])
+        if key not in units:
+            units[key] = UnitDay(p["unit_code"], p["unit_name"])
+            opd.units.append(units[key])
+        unit = units[key]
+        status = where.get(p["nip"], "WFO")
+        unit.size += 1
+        unit.counts[status] += 1
+        unit.people[status].append(p["name"])
+    for opd in opds.values():
+        for unit in opd.units:
+            unit.staffed = unit_staffed(minimum_for(opd.opd_class), unit.size, unit.away)
+            unit.missed_duties = (missed or {}).get(unit.unit_code, 0)
+    return sorted(opds.values(), key=lambda o: o.opd_name)
+
+
+def chart_data(opds: Iterable[OpdDay]) -> dict[str, Any]:
+    """Counts only (never names): what the stacked bar chart draws, one bar per OPD."""
+    rows = list(opds)
+    return {
+        "labels": [o.opd_name for o in rows],
+        "series": [{"key": s, "label": STATUS_LABELS[s], "data": [o.totals[s] for o in rows]} for s in STATUSES],
+    }

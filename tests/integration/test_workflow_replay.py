@@ -1,0 +1,38 @@
+"""Safe upgrades: recorded histories of every workflow path must replay against today's workflow code.
+
+A change that alters the order of commands (without `workflow.patched(...)`) makes this fail. Regenerate
+the fixtures only for an intentional, versioned change: `LENTUR_RECORD_HISTORIES=1 pytest
+tests/integration/test_approval_workflow.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.worker import WORKFLOWS, sandbox_runner
+
+HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
+REQUIRED_PATHS = {"approve", "reject", "return_resubmit", "cancel", "escalate", "expire"}
+
+
+RECORDED = sorted(p.name.removesuffix(".json") for p in HISTORIES.glob("*.json"))
+
+
+def test_every_path_has_a_recorded_history_for_today_and_before_each_patch() -> None:
+    assert set(RECORDED) >= REQUIRED_PATHS  # recorded with today's code
+    assert set(RECORDED) >= {f"{p}.v1" for p in REQUIRED_PATHS}  # recorded before appends became local activities
+
+
+@pytest.mark.parametrize("path", RECORDED)
+async def test_recorded_history_replays_deterministically(path: str) -> None:
+    text = (HISTORIES / f"{path}.json").read_text()
+    history = WorkflowHistory.from_json(f"request-replay-{path}", json.loads(text))
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=sandbox_runner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path}: {result.replay_failure}"
