@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     # Personal data: months each purpose's sealed data is kept before its keys are destroyed (UU 27/2022).
     privacy_retention_months: dict[str, int] = Field(
-        default_factory=lambda: {"request": 24, "checkin": 3, "report": 24}
+        default_factory=lambda: {"request": 24, "location": 3, "report": 24}
     )
     privacy_retention_check_seconds: float = 6 * 3600.0
 
