@@ -249,9 +249,14 @@ def audit_export(
     to: Annotated[str | None, typer.Option("--to", help="last position, or an ISO time with offset")] = None,
     region: Annotated[str | None, typer.Option(help="show only this region's records in full")] = None,
 ) -> None:
-    """Write a self-contained bundle of [from, to] that `lentur audit verify --bundle` checks offline."""
+    """Write a self-contained bundle of [from, to] that `lentur audit verify --bundle` checks offline.
+
+    --from/--to are positions, dates (whole local days) or times."""
+    from datetime import timedelta
+
     from deploy.bootstrap import clock_from, open_pool
     from eventstore.store import PostgresEventStore
+    from services.audit.access import region_zone
     from services.audit.export import EmptyRange, ExportScope, export_bundle
     from services.audit.replay import parse_time
     from services.audit.service import position_at
@@ -262,12 +267,16 @@ def audit_export(
     async def main() -> dict[str, object]:
         pool = await open_pool(settings, name="audit")
         try:
+            local = await region_zone(pool, region)
             first = int(from_) if from_ and from_.isdigit() else None
             last = int(to) if to and to.isdigit() else None
-            if from_ and first is None:
-                first = await position_at(pool, parse_time(from_)) + 1
-            if to and last is None:
-                last = await position_at(pool, parse_time(to))
+            try:
+                if from_ and first is None:
+                    first = await position_at(pool, parse_time(from_, zone=local) - timedelta(microseconds=1)) + 1
+                if to and last is None:
+                    last = await position_at(pool, parse_time(to, zone=local, end_of_day=True))
+            except ValueError as bad:
+                raise typer.BadParameter(str(bad)) from bad
             with out.open("wb") as target:
                 return await export_bundle(
                     PostgresEventStore(pool),
@@ -298,28 +307,38 @@ def audit_replay(
     request: Annotated[str | None, typer.Option(help="explain this request")] = None,
     position: Annotated[int | None, typer.Option(help="replay up to this log position instead")] = None,
     region: Annotated[str | None, typer.Option(help="list only this region's requests")] = None,
+    zone: Annotated[
+        str | None, typer.Option(help="WIB, WITA, WIT or an IANA zone for times written without one")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Rebuild the approval state as it stood at a moment, from the events alone, and explain decisions."""
+    """Rebuild the approval state as it stood at a moment, from the events alone, and explain decisions.
+
+    A time without a zone is local to --zone, else to the region's (or the log's usual) zone; a bare date
+    means the end of that day."""
     from uuid import UUID
 
     from deploy.bootstrap import open_pool
     from eventstore.store import PostgresEventStore
-    from services.audit.replay import parse_time, request_summaries
+    from services.audit.access import region_zone
+    from services.audit.replay import ZONE_NAMES, parse_time, request_summaries
     from services.audit.store_replay import replay_request, replay_store
 
     if as_of is None and position is None:
         raise typer.BadParameter("give --as-of or --position")
-    try:
-        moment = parse_time(as_of) if as_of else None
-    except ValueError as bad:
-        raise typer.BadParameter(str(bad), param_hint="--as-of") from bad
+    if zone is not None and zone not in ZONE_NAMES:
+        raise typer.BadParameter(f"unknown zone {zone!r}", param_hint="--zone")
     settings = _settings()
 
     async def main() -> dict[str, object]:
         pool = await open_pool(settings, name="audit")
         try:
             store = PostgresEventStore(pool)
+            local = ZONE_NAMES[zone] if zone else await region_zone(pool, region)
+            try:
+                moment = parse_time(as_of, zone=local, end_of_day=True) if as_of else None
+            except ValueError as bad:
+                raise typer.BadParameter(str(bad), param_hint="--as-of") from bad
             if request is not None:
                 result, story = await replay_request(store, UUID(request), as_of=moment, position=position)
                 return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,8 +11,9 @@ import asyncpg
 import structlog
 
 from contracts.events import AuditAccessed
-from contracts.zones import OFFSET_HOURS, fixed_zone
+from contracts.zones import OFFSET_HOURS
 from eventstore.store import AppendUnit, NewEvent
+from services.audit.replay import parse_time
 from services.auth import Principal
 from services.container import Container
 from services.problems import Problem
@@ -64,29 +65,25 @@ async def record_access(
     return appended[0].position
 
 
-async def region_zone(pool: asyncpg.Pool, region: str) -> str:
-    """The region's IANA zone as its requests were routed in; WIB until the region has any."""
+async def region_zone(pool: asyncpg.Pool, region: str | None) -> str:
+    """The region's IANA zone as its requests were routed in (without a region, the zone most requests
+    were routed in); WIB until there are any."""
     zone = await pool.fetchval(
-        "SELECT timezone FROM rm_requests WHERE region = $1 AND timezone IS NOT NULL "
-        "ORDER BY submitted_at DESC LIMIT 1",
+        "SELECT timezone FROM rm_requests WHERE ($1::text IS NULL OR region = $1) AND timezone IS NOT NULL "
+        "GROUP BY timezone ORDER BY count(*) DESC, timezone LIMIT 1",
         region,
     )
     return str(zone) if zone in OFFSET_HOURS else "Asia/Jakarta"
 
 
 def parse_moment(value: str, zone: str, *, end_of_day: bool = False) -> datetime:
-    """An ISO date (a whole local day) or date-time (local when it carries no offset)."""
+    """An ISO date (a whole local day) or time (local to the region when it carries no offset)."""
     try:
-        if len(value) == 10:
-            day = datetime.fromisoformat(value).date()
-            moment = datetime.combine(day, time(0), tzinfo=fixed_zone(zone))
-            return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value, zone=zone, end_of_day=end_of_day)
     except ValueError as exc:
         raise Problem(
             422, "invalid_time", f"Waktu tidak dikenali: {value!r} (gunakan YYYY-MM-DD atau ISO 8601)."
         ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=fixed_zone(zone))
 
 
 async def search_index(

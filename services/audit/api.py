@@ -189,6 +189,8 @@ async def export(
     zone = await region_zone(c.pool, me.region)
     first = _position_param(from_, zone, end=False)
     last = _position_param(to, zone, end=True)
+    if isinstance(first, int) and isinstance(last, int) and first > last:
+        raise Problem(422, "invalid_range", "`from` harus sebelum atau sama dengan `to`.")
     if isinstance(first, datetime):
         first = await position_at(c.pool, first - _TICK) + 1
     if isinstance(last, datetime):

@@ -7,9 +7,10 @@ projection and the rebuild use (`services.approvals.state.ApprovalState`), stopp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -51,16 +52,26 @@ def local_time(value: datetime, zone: str | None) -> str:
 
 
 _LABEL_ZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+ZONE_NAMES = {**_LABEL_ZONES, **{z: z for z in OFFSET_HOURS}}
 
 
-def parse_time(text: str) -> datetime:
-    """`2025-12-29T10:00:00+08:00`, `2025-12-29T02:00Z`, or a local time with its zone: `2025-12-29 10:00 WITA`."""
+_QUERY_PLUS = re.compile(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$")
+
+
+def parse_time(text: str, *, zone: str | None = None, end_of_day: bool = False) -> datetime:
+    """A moment as people write it: `2025-12-29T10:00:00+08:00`, `…Z`, `2025-12-29 10:00 WITA`, or — local
+    to `zone` — `2025-12-29T10:00`; a bare date is the start of that local day (its last microsecond with
+    `end_of_day`). Raises ValueError when the zone cannot be known."""
     value = text.strip()
-    zone = None
     head, _, label = value.rpartition(" ")
     if label.upper() in _LABEL_ZONES:
         value, zone = head.strip(), _LABEL_ZONES[label.upper()]
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    value = _QUERY_PLUS.sub(r"\1+\2", value)  # a "+" in a query string arrives as a space
+    if len(value) == 10:
+        start = datetime.combine(date.fromisoformat(value), time(0))
+        moment = start + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else start
+    else:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         if zone is None:
             raise ValueError(f"{text!r}: sertakan zona waktu (+08:00, Z, WIB, WITA atau WIT)")

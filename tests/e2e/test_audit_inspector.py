@@ -323,6 +323,8 @@ async def test_export_of_a_range_verifies_offline_and_hides_other_regions(
         assert verify_bundle(io.BytesIO(r.content), trusted_keys=TRUSTED).ok
         r = await inspector.get("/api/audit/export", params={"from": "2026-02-01"})
         assert r.status_code == 404 and r.json()["code"] == "empty_range"
+        r = await inspector.get("/api/audit/export", params={"from": "9", "to": "3"})
+        assert r.status_code == 422 and r.json()["code"] == "invalid_range"
 
 
 async def test_erased_personal_data_reads_as_erased_and_verify_stays_green(

@@ -88,8 +88,11 @@ def test_checkpoint_export_verify_replay_and_rebuild_from_the_command_line(datab
     assert code == 0, out
     assert "Keadaan per posisi log 60" in out and "mengajukan" in out
 
-    code, out = run(database, "audit", "replay", "--as-of", "2025-12-22 09:00")
-    assert code != 0  # a time without its zone is refused rather than guessed
+    code, out = run(database, "audit", "replay", "--as-of", "2025-12-21", "--json")
+    assert code == 0, out
+    assert json_of(out)["position"] == 0  # the day before anything happened (in the log's own zone)
+    code, out = run(database, "audit", "replay", "--as-of", "2025-12-22T09:00", "--zone", "Mars/Olympus")
+    assert code != 0 and "zone" in out
 
 
 def test_erase_reports_what_is_due_and_verify_stays_green(database: str) -> None:

@@ -354,6 +354,11 @@ def test_times_and_periods() -> None:
     assert parse_time("2025-12-29T10:00:00+07:00") == datetime(2025, 12, 29, 3, 0, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_time("2025-12-29T10:00")
+    assert parse_time("2025-12-29T10:00", zone="Asia/Jayapura") == datetime(2025, 12, 29, 1, 0, tzinfo=UTC)
+    assert parse_time("2025-12-29T10:00:00 08:00") == datetime(2025, 12, 29, 2, 0, tzinfo=UTC)  # "+" from a URL
+    assert parse_time("2025-12-29", zone="Asia/Makassar") == datetime(2025, 12, 28, 16, 0, tzinfo=UTC)
+    end = parse_time("2025-12-29", zone="Asia/Makassar", end_of_day=True)
+    assert end == datetime(2025, 12, 29, 15, 59, 59, 999999, tzinfo=UTC)
     assert local_time(datetime(2025, 12, 29, 2, 0, tzinfo=UTC), "Asia/Jayapura") == "29-12-2025 11:00 WIT"
     assert cutoff_period(datetime(2028, 1, 15, tzinfo=UTC), 24) == "2026-01"
     assert cutoff_period(datetime(2026, 3, 1, tzinfo=UTC), 3) == "2025-12"
