@@ -18,6 +18,7 @@ from services.packs.api import router as packs_router
 from services.problems import Problem, install_problem_handlers, problem_response
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
+from services.whatif.api import router as whatif_router
 
 HTTP_REQUESTS = Counter("lentur_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -67,6 +68,14 @@ def create_app(container: Container) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    for router in (system_router, requests_router, approvals_router, audit_router, admin_router, packs_router):
+    for router in (
+        system_router,
+        requests_router,
+        approvals_router,
+        audit_router,
+        admin_router,
+        packs_router,
+        whatif_router,
+    ):
         app.include_router(router)
     return app
