@@ -72,7 +72,7 @@ async def _run(url: str, n_requests: int, seed: int) -> dict[str, Any]:
         started = time.perf_counter()
         people = synthetic_directory(max(200, n_requests // 5), regions=(BENCH_REGION,))
         writer = SeasonWriter(people, list(bundled_pack_texts().values()), seed=seed)
-        events = await _write(url, writer.events(n_requests))
+        events = await bulk_load(url, writer.events(n_requests))
         generated = time.perf_counter() - started
 
         spec = SimulationSpec(
@@ -133,7 +133,7 @@ EVENT_COLUMNS = (
 )
 
 
-async def _write(url: str, events: Iterable[NewEvent]) -> int:
+async def bulk_load(url: str, events: Iterable[NewEvent]) -> int:
     """Bulk-load a fresh store with COPY, computing the same hash chains `lentur_append` computes.
 
     Appending a season event by event through the store function would dominate the benchmark's run time

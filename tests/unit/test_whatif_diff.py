@@ -11,19 +11,9 @@ from policy.bundled import bundled_pack_texts
 from policy.packs import load_pack
 from services.whatif.commands import diff_command
 from services.whatif.diff import diff_packs
+from tests.whatif_drafts import kendari_without_ppk_for_annual_leave
 
 PACKS = bundled_pack_texts()
-
-
-def kendari_without_ppk_for_annual_leave() -> str:
-    text = PACKS["kendari.yaml"]
-    text = text.replace(
-        "        - {tier: OPD_HEAD, action: recommend}\n        - {tier: PYBMC, action: approve}",
-        "        - {tier: OPD_HEAD, action: approve}",
-    )
-    start = text.index("    - id: kendari.izin-wali-kota-cuti-tahunan")
-    text = text[:start] + text[text.index("  upward:") :]
-    return text.replace("version: 2025.12.1", "version: 2026.1.1", 1)
 
 
 def test_dropping_the_ppk_tier_shows_the_changed_route_and_the_removed_rule() -> None:
