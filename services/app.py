@@ -19,6 +19,7 @@ from services.problems import Problem, install_problem_handlers, problem_respons
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
 from services.whatif.api import router as whatif_router
+from services.whatif.pages import router as whatif_pages
 
 HTTP_REQUESTS = Counter("lentur_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -76,6 +77,7 @@ def create_app(container: Container) -> FastAPI:
         admin_router,
         packs_router,
         whatif_router,
+        whatif_pages,
     ):
         app.include_router(router)
     return app

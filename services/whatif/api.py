@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Role
 from policy.packs import MAX_PACK_BYTES, LoadedPack, PackInvalid, load_pack
+from services.auth import Principal
 from services.container import Container
 from services.deps import ContainerDep, PrincipalDep, require_any
 from services.problems import Problem
 from services.whatif.commands import report_bytes
 from services.whatif.diff import diff_packs
 from services.whatif.history import DraftConflict
-from services.whatif.service import SimulationSpec, check_draft_fits, scope_for, simulate
+from services.whatif.service import Items, SimulationSpec, check_draft_fits, scope_for, simulate
 from services.whatif.simulator import Period
 
 router = APIRouter(prefix="/api/policy", tags=["policy"])
@@ -71,47 +72,67 @@ def _gate(c: Container) -> asyncio.Semaphore:
     return gate
 
 
+async def run_simulation(
+    c: Container,
+    me: Principal,
+    text: str,
+    start: date,
+    end: date,
+    items: Items = "all",
+    *,
+    up_to: int | None = None,
+) -> dict[str, Any]:
+    """Who may, what is checked and the replay itself; shared by the API and the admin page."""
+    require_any(me, Role.ADMIN, Role.INSPECTOR)
+    draft = parse_pack(text)
+    if not draft.is_baseline and draft.pack.region != me.region:
+        raise Problem(
+            403, "region_forbidden", "Simulasi hanya untuk paket wilayah Anda sendiri.", region=draft.pack.region
+        )
+    if end < start:
+        raise Problem(422, "period_invalid", "Tanggal akhir (to) sebelum tanggal awal (from).")
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise Problem(422, "period_too_long", f"Periode simulasi paling panjang {MAX_PERIOD_DAYS} hari.")
+    try:
+        check_draft_fits(draft, await c.policy.packs())
+        spec = SimulationSpec(
+            draft=draft,
+            period=Period(start, end),
+            regions=scope_for(draft, me.region),
+            up_to_position=up_to,
+            items=items,
+        )
+        async with _gate(c):
+            return await simulate(c.pool, spec, database_url=c.settings.database_url)
+    except DraftConflict as exc:
+        raise Problem(422, "draft_conflict", f"Draf tidak dapat diberlakukan: {exc}") from exc
+
+
+async def diff_against_in_force(c: Container, text: str, base: str | None = None) -> dict[str, Any]:
+    new = parse_pack(text)
+    if base is not None:
+        old = parse_pack(base, field="base")
+    else:
+        in_force = (await c.policy.packs()).get(new.id)
+        if in_force is None:
+            raise Problem(404, "pack_not_found", f"Tidak ada paket {new.id!r} yang berlaku untuk dibandingkan.")
+        old = in_force
+    return diff_packs(old, new)
+
+
 @router.post(
     "/simulate",
     responses={200: {"description": "`{total, changed, items:[{request_id, then, draft}], ...}`"}},
 )
 async def simulate_draft(body: SimulateIn, c: ContainerDep, me: PrincipalDep) -> Response:
     """What the draft would have decided for every recorded request of the caller's region in the period."""
-    require_any(me, Role.ADMIN, Role.INSPECTOR)
-    draft = parse_pack(body.pack)
-    if not draft.is_baseline and draft.pack.region != me.region:
-        raise Problem(
-            403, "region_forbidden", "Simulasi hanya untuk paket wilayah Anda sendiri.", region=draft.pack.region
-        )
-    if body.to < body.from_:
-        raise Problem(422, "period_invalid", "Tanggal akhir (to) sebelum tanggal awal (from).")
-    if (body.to - body.from_).days >= MAX_PERIOD_DAYS:
-        raise Problem(422, "period_too_long", f"Periode simulasi paling panjang {MAX_PERIOD_DAYS} hari.")
-    try:
-        check_draft_fits(draft, await c.policy.packs())
-        spec = SimulationSpec(
-            draft=draft,
-            period=Period(body.from_, body.to),
-            regions=scope_for(draft, me.region),
-            up_to_position=body.up_to_position,
-            items=body.items,
-        )
-        async with _gate(c):
-            report = await simulate(c.pool, spec, database_url=c.settings.database_url)
-    except DraftConflict as exc:
-        raise Problem(422, "draft_conflict", f"Draf tidak dapat diberlakukan: {exc}") from exc
+    report = await run_simulation(c, me, body.pack, body.from_, body.to, body.items, up_to=body.up_to_position)
     return Response(content=report_bytes(report), media_type="application/json")
 
 
 @router.post("/diff")
 async def diff(body: DiffIn, c: ContainerDep, me: PrincipalDep) -> Response:
     """Rule-by-rule differences; without `base`, against the pack in force with the same id."""
-    new = parse_pack(body.pack)
-    if body.base is not None:
-        old = parse_pack(body.base, field="base")
-    else:
-        in_force = (await c.policy.packs()).get(new.id)
-        if in_force is None:
-            raise Problem(404, "pack_not_found", f"Tidak ada paket {new.id!r} yang berlaku untuk dibandingkan.")
-        old = in_force
-    return Response(content=report_bytes(diff_packs(old, new)), media_type="application/json")
+    return Response(
+        content=report_bytes(await diff_against_in_force(c, body.pack, body.base)), media_type="application/json"
+    )

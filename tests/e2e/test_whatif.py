@@ -218,6 +218,36 @@ async def test_kendari_draft_without_the_ppk_tier_shows_the_changed_routes(stack
     assert diff["a"]["version"] == "2025.12.1" and diff["b"]["version"] == "2026.1.1"
 
 
+async def test_the_admin_page_shows_the_simulation_and_the_rule_changes(stack: RunningStack) -> None:
+    async with await stack.as_user(BITUNG_ADMIN) as admin:
+        form = await admin.get("/kebijakan/simulasi")
+        assert form.status_code == 200 and '<form method="post"' in form.text
+        shown = await admin.post(
+            "/kebijakan/simulasi",
+            data={"start": "2025-12-29", "end": "2025-12-31", "pack": bitung_quarter_cap()},
+            files={"upload": ("", b"", "application/octet-stream")},
+        )
+        assert shown.status_code == 200, shown.text
+        page = shown.text
+        assert "Permohonan yang berubah" in page and "unit_cap_reached" in page
+        assert "<svg" in page and "bitung.pelayanan-langsung-50-50" in page and "75:25" in page
+        # the CSP allows no inline script or style
+        assert "<script" not in page and "style=" not in page and "<style" not in page
+        css = await admin.get("/kebijakan/static/whatif.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+        broken = bitung_quarter_cap().replace("max_away_ratio: 0.25", "max_away_ratio: 3")
+        refused = await admin.post(
+            "/kebijakan/simulasi",
+            data={"start": "2025-12-29", "end": "2025-12-31", "pack": broken},
+            files={"upload": ("", b"", "application/octet-stream")},
+        )
+        line = next(i for i, text in enumerate(broken.splitlines(), start=1) if "max_away_ratio" in text)
+        assert refused.status_code == 200 and f"Periksa baris {line}" in refused.text
+    async with await stack.as_user(DUKCAPIL_U1[0]) as staff:
+        assert (await staff.get("/kebijakan/simulasi")).status_code == 403
+
+
 # -- refusals and access ------------------------------------------------------------------------------------
 
 
@@ -287,7 +317,11 @@ def _random_body(rng: random.Random) -> dict[str, Any]:
 
 
 async def _new_kendari_version_mid_season(stack: RunningStack) -> None:
-    """A returned request straddles a new Kendari version: its resubmission keeps the version it began with."""
+    """A returned request straddles a new Kendari version: its resubmission keeps the version it began with.
+
+    Around it, requests that go every other way (approved then cancelled, annual leave the PPK rejects), so
+    whatever the random workload draws, each path is in the log.
+    """
     straddling = (await submit(stack, KENDARI_BEFORE, wfh("2025-12-29"))).json()
     async with await stack.as_user(straddling["route_steps"][0]["approver_nip"]) as head:
         r = await head.post(
@@ -308,6 +342,11 @@ async def _new_kendari_version_mid_season(stack: RunningStack) -> None:
     after = (await submit(stack, KENDARI_AFTER, wfh("2025-12-30"))).json()
     assert after["policy"]["version"] == "2025.12.7"
     await decide_all(stack, after)
+    async with await stack.as_user(KENDARI_AFTER) as asn:
+        assert (await asn.post(f"/api/requests/{after['id']}/cancel", json={})).status_code == 200
+    leave = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-31"], "reason": "Acara keluarga"}
+    refused_by_ppk = (await submit(stack, KENDARI_BEFORE, leave)).json()
+    assert (await decide_all(stack, refused_by_ppk, last="reject"))["status"] == "REJECTED"
 
 
 async def _workload(stack: RunningStack, rng: random.Random, submissions: int) -> int:
