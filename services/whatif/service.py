@@ -23,6 +23,7 @@ from eventstore.db import create_pool
 from policy.bundled import bundled_pack_texts
 from policy.packs import LoadedPack, PackSet
 from services.whatif.history import DraftConflict
+from services.whatif.report import build_report
 from services.whatif.simulator import Fidelity, LogEvent, Period, Rejudged, Simulation
 
 READ_TYPES = (
@@ -165,7 +166,7 @@ async def simulate(
         simulation.adopt(fidelity)
     else:
         await _fold(pool, simulation, head)
-    report = await asyncio.to_thread(simulation.report, items=spec.items)
+    report = await asyncio.to_thread(build_report, simulation, items=spec.items)
     report["up_to_position"] = head
     return report
 

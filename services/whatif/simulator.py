@@ -14,47 +14,30 @@ daily slots as the workflow does, so a tighter cap refuses exactly the approvals
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from contracts.common import Location, OpdClass, PolicyRef, RequestKind
+from contracts.common import Location, PolicyRef, RequestKind
 from contracts.directory import Person
 from contracts.evaluation import Evaluation, RequestDraft, UsageSnapshot
-from policy.calendar import is_working_day
-from policy.evaluator import evaluate, staffing_minimum_for
-from policy.packs import LoadedPack, PackSet
+from policy.evaluator import evaluate
+from policy.packs import LoadedPack
 from services.whatif.decision import (
-    DECISIVE,
     CitationPool,
     Decision,
     Stage,
-    differences,
     from_evaluation,
     from_record,
     parse_days,
-    side_json,
 )
 from services.whatif.history import DirectoryHistory, PackHistory
 from services.whatif.ledger import UsageLedger
 
 # Personal text is sealed in the store and the rules never read it; the draft carries a placeholder.
 SEALED_TEXT = "(teks pribadi tersegel; tidak dipakai untuk menilai)"
-NOTES = (
-    "Permohonan yang ditolak kebijakan saat diajukan tidak tersimpan (penolakan tidak menulis peristiwa), "
-    "sehingga tidak ikut disimulasikan; yang dinilai ulang hanyalah permohonan yang tercatat.",
-    "Keputusan para pejabat (setuju, tolak, kembalikan), pembatalan dan kedaluwarsa diambil apa adanya "
-    "dari catatan; hanya keputusan kebijakan yang dinilai ulang.",
-    "Permohonan yang ditolak draf tidak memakai kuota unit, hari, maupun cuti di dunia draf, sehingga "
-    "permohonan sesudahnya dinilai dengan pemakaian yang akan terjadi menurut draf.",
-    "Tidak ada peristiwa yang ditulis; laporan yang sama dihasilkan lagi dari toko peristiwa yang sama "
-    "sampai posisi yang sama.",
-)
-WATCHED_CLASSES = (OpdClass.VITAL.value, OpdClass.DIRECT_SERVICE.value)
-
 Rejudged = Callable[[str, int, "Judged"], None]
 
 
@@ -90,6 +73,7 @@ class Fidelity:
     """How the recorded decisions compared with judging them again as the live service did."""
 
     checked: int
+    unreproduced: int
     mismatched: tuple[str, ...]
     reproduced: dict[str, bool]
 
@@ -158,6 +142,7 @@ class Simulation:
         self.held_back: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         self.last_position = 0
         self.checked = 0
+        self.unreproduced = 0
         self.mismatched: list[str] = []
         self._handlers: dict[str, Callable[[LogEvent], None]] = {
             "PolicyPackPublished": self._pack_published,
@@ -186,7 +171,7 @@ class Simulation:
         for event in events:
             self.feed(event)
 
-    def _in_scope(self, region: str) -> bool:
+    def in_scope(self, region: str) -> bool:
         return self.regions is None or region in self.regions
 
     def _pack_published(self, event: LogEvent) -> None:
@@ -214,7 +199,7 @@ class Simulation:
         kind = RequestKind(p["kind"])
         dates = parse_days(p["dates"])
         person = self.directory.index.get(p["requester_nip"])
-        simulated = self._in_scope(p["region"]) and person is not None
+        simulated = self.in_scope(p["region"]) and person is not None
         t = Tracked(
             request_id=rid,
             position=event.position,
@@ -322,10 +307,11 @@ class Simulation:
         t.then_ref = event.policy
         if not (t.simulated and self.verify):
             return
-        if t.rejudged is not None:
-            t.reproduced = t.rejudged.same_judgement(t.then)
+        same = t.rejudged is not None and t.rejudged.same_judgement(t.then)
+        t.reproduced = same if t.reproduced is None else (t.reproduced and same)
         self.checked += 1
-        if not t.reproduced:
+        if not same:
+            self.unreproduced += 1
             self.mismatched.append(t.request_id)
         t.rejudged = None
 
@@ -520,6 +506,7 @@ class Simulation:
     def fidelity(self) -> Fidelity:
         return Fidelity(
             checked=self.checked,
+            unreproduced=self.unreproduced,
             mismatched=tuple(self.mismatched),
             reproduced={rid: t.reproduced for rid, t in self.tracked.items() if t.reproduced is not None},
         )
@@ -528,201 +515,12 @@ class Simulation:
         """Take the comparison made elsewhere (a worker process folding the same log) as this run's own."""
         self.verify = True
         self.checked = fidelity.checked
+        self.unreproduced = fidelity.unreproduced
         self.mismatched = list(fidelity.mismatched)
         for rid, reproduced in fidelity.reproduced.items():
             t = self.tracked.get(rid)
             if t is not None:
                 t.reproduced = reproduced
-
-    # -- the report ---------------------------------------------------------------------------------------
-
-    def report(self, *, items: str = "all") -> dict[str, Any]:
-        """The whole report as plain JSON values; every list sorted, no clock read."""
-        draft = self.draft_pack
-        if draft is None:
-            raise ValueError("tanpa draf tidak ada laporan; hanya fidelity()")
-        index = self.directory.index
-        chosen = [
-            t
-            for t in sorted(self.tracked.values(), key=lambda t: t.position)
-            if self._in_scope(t.region) and self.period.overlaps(t.dates)
-        ]
-        rows = []
-        summary: Counter[str] = Counter()
-        by_opd: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        by_day: dict[date, Counter[str]] = defaultdict(Counter)
-        refusal_codes: Counter[str] = Counter()
-        for t in chosen:
-            changes = differences(t.then, t.draft) if not t.mirrored else []
-            changed = bool(DECISIVE.intersection(changes))
-            then_out = t.then.outcome if t.then else None
-            draft_out = t.draft.outcome if t.draft else None
-            newly_refused = then_out == "allowed" and draft_out == "refused"
-            newly_allowed = then_out == "refused" and draft_out == "allowed"
-            counts = {
-                "requests": 1,
-                "changed": int(changed),
-                "newly_refused": int(newly_refused),
-                "newly_allowed": int(newly_allowed),
-                "route_changed": int("route" in changes and not newly_refused and not newly_allowed),
-            }
-            summary.update(counts)
-            summary.update({f"{name}_changed": 1 for name in changes if name not in ("outcome", "route")})
-            summary[f"then_{then_out}"] += 1
-            summary[f"draft_{draft_out}"] += 1
-            if t.draft is not None and t.draft.refusal is not None:
-                refusal_codes[t.draft.refusal.code] += 1
-            by_opd[(t.region, t.opd_code)].update(counts)
-            for day in set(t.dates):
-                if self.period.start <= day <= self.period.end:
-                    by_day[day].update(counts)
-            if items == "all" or (items == "changed" and changed):
-                rows.append(self._item(t, changes, changed, index.get(t.nip)))
-
-        opd_names = {(p.region, p.opd_code): p.opd_name for p in index.people.values()}
-        away_then, away_draft = self._away_by_day()
-        return {
-            "total": len(chosen),
-            "changed": summary["changed"],
-            "items": rows,
-            "draft": {
-                "id": draft.id,
-                "version": draft.version,
-                "sha256": draft.sha256,
-                "region": draft.pack.region,
-                "name": draft.pack.name,
-            },
-            "period": {"from": self.period.start.isoformat(), "to": self.period.end.isoformat()},
-            "regions": sorted(self.regions) if self.regions is not None else None,
-            "up_to_position": self.last_position,
-            "summary": {
-                "then": {"allowed": summary["then_allowed"], "refused": summary["then_refused"]},
-                "draft": {"allowed": summary["draft_allowed"], "refused": summary["draft_refused"]},
-                "newly_refused": summary["newly_refused"],
-                "newly_allowed": summary["newly_allowed"],
-                "route_changed": summary["route_changed"],
-                "citations_changed": summary["citations_changed"],
-                "quota_changed": summary["quota_changed"],
-                "leave_debit_changed": summary["leave_debit_changed"],
-                "draft_refusals_by_code": dict(sorted(refusal_codes.items())),
-            },
-            "by_opd": [
-                {"region": region, "opd_code": opd, "opd_name": opd_names.get((region, opd), opd), **_counts(c)}
-                for (region, opd), c in sorted(by_opd.items())
-            ],
-            "by_day": [
-                {
-                    "date": day.isoformat(),
-                    **_counts(by_day.get(day, Counter())),
-                    "approved_away_then": away_then.get(day, 0),
-                    "approved_away_draft": away_draft.get(day, 0),
-                }
-                for day in self.period.days()
-                if day in by_day or day in away_then or day in away_draft
-            ],
-            "staffing": self._staffing(),
-            "fidelity": {
-                "checked": self.checked,
-                "reproduced": self.checked - len(self.mismatched),
-                "mismatched": sorted(self.mismatched),
-            }
-            if self.verify
-            else None,
-            "notes": list(NOTES),
-        }
-
-    def _item(self, t: Tracked, changes: list[str], changed: bool, person: Person | None) -> dict[str, Any]:
-        return {
-            "request_id": t.request_id,
-            "submitted_position": t.position,
-            "requester_nip": t.nip,
-            "requester_name": t.name,
-            "region": t.region,
-            "opd_code": t.opd_code,
-            "opd_name": person.opd_name if person is not None else None,
-            "unit_code": t.unit_code,
-            "kind": t.kind.value,
-            "dates": [d.isoformat() for d in t.dates],
-            "changed": changed,
-            "changes": changes,
-            "reproduced": t.reproduced,
-            "then": side_json(t.then, t.status),
-            "draft": side_json(t.draft, t.draft_status) if not t.mirrored else side_json(None, None),
-        }
-
-    def _away_by_day(self) -> tuple[dict[date, int], dict[date, int]]:
-        found: list[dict[date, int]] = []
-        for ledger in (self.real, self.world):
-            away: Counter[date] = Counter()
-            for (region, _, day), holders in ledger.unit_days.items():
-                if holders and self._in_scope(region) and self.period.start <= day <= self.period.end:
-                    away[day] += len(holders)
-            found.append(dict(away))
-        return found[0], found[1]
-
-    def _staffing(self) -> dict[str, Any]:
-        """Vital and direct-service units whose people on site fall under their pack's minimum on a working day."""
-        index = self.directory.index
-        then_packs, draft_packs = self.packs.current, self.packs.with_draft
-        days = [d for d in self.period.days() if is_working_day(d)]
-        under: dict[str, dict[str, set[tuple[str, str]]]] = {"then": defaultdict(set), "draft": defaultdict(set)}
-        per_day: dict[date, dict[str, Counter[str]]] = {}
-        units_out = []
-        for (region, unit_code), members in sorted(index.units.items()):
-            if not members or not self._in_scope(region):
-                continue
-            opd_class = members[0].opd_class.value
-            if opd_class not in WATCHED_CLASSES:
-                continue
-            size = len(members)
-            need_then = _required_on_site(then_packs, region, opd_class, size)
-            need_draft = _required_on_site(draft_packs, region, opd_class, size)
-            if need_then is None and need_draft is None:
-                continue
-            for day in days:
-                on_then = size - self.real.away(region, unit_code, day)
-                on_draft = size - self.world.away(region, unit_code, day)
-                short_then = need_then is not None and on_then < need_then
-                short_draft = need_draft is not None and on_draft < need_draft
-                if not (short_then or short_draft):
-                    continue
-                counts = per_day.setdefault(day, {"then": Counter(), "draft": Counter()})
-                if short_then:
-                    under["then"][opd_class].add((region, unit_code))
-                    counts["then"][opd_class] += 1
-                if short_draft:
-                    under["draft"][opd_class].add((region, unit_code))
-                    counts["draft"][opd_class] += 1
-                units_out.append(
-                    {
-                        "date": day.isoformat(),
-                        "region": region,
-                        "opd_code": members[0].opd_code,
-                        "unit_code": unit_code,
-                        "unit_name": members[0].unit_name,
-                        "opd_class": opd_class,
-                        "unit_size": size,
-                        "required_on_site_then": need_then,
-                        "required_on_site_draft": need_draft,
-                        "on_site_then": on_then,
-                        "on_site_draft": on_draft,
-                        "under_then": short_then,
-                        "under_draft": short_draft,
-                    }
-                )
-        return {
-            "then": {c: len(under["then"][c]) for c in WATCHED_CLASSES},
-            "draft": {c: len(under["draft"][c]) for c in WATCHED_CLASSES},
-            "by_day": [
-                {
-                    "date": day.isoformat(),
-                    "then": {c: per_day[day]["then"][c] for c in WATCHED_CLASSES},
-                    "draft": {c: per_day[day]["draft"][c] for c in WATCHED_CLASSES},
-                }
-                for day in sorted(per_day)
-            ],
-            "units": sorted(units_out, key=lambda u: (u["date"], u["region"], u["unit_code"])),
-        }
 
 
 def _sha(loaded: LoadedPack | None) -> str | None:
@@ -734,26 +532,3 @@ def _leave_claims(decision: Decision) -> list[tuple[int, int]]:
     if decision.outcome != "allowed" or debit is None or debit.days <= 0:
         return []
     return [(debit.year, debit.days)]
-
-
-def _required_on_site(packs: PackSet, region: str, opd_class: str, size: int) -> int | None:
-    loaded = packs.for_region(region)
-    rule = staffing_minimum_for(loaded, opd_class) if loaded is not None else None
-    if rule is None:
-        return None
-    need = 0
-    if rule.min_on_site_ratio is not None:
-        need = math.ceil(size * rule.min_on_site_ratio - 1e-9)
-    if rule.min_on_site_headcount is not None:
-        need = max(need, min(size, rule.min_on_site_headcount))
-    return need
-
-
-def _counts(c: Counter[str]) -> dict[str, int]:
-    return {
-        "requests": c["requests"],
-        "changed": c["changed"],
-        "newly_refused": c["newly_refused"],
-        "newly_allowed": c["newly_allowed"],
-        "route_changed": c["route_changed"],
-    }

@@ -20,6 +20,7 @@ from policy.bundled import bundled_pack_texts
 from policy.packs import LoadedPack, load_pack
 from services.approvals.state import ApprovalState
 from services.whatif.commands import report_bytes
+from services.whatif.report import build_report
 from services.whatif.simulator import Judged, LogEvent, Period, Simulation
 from services.whatif.synthetic import SEASON, SeasonWriter, as_log, synthetic_directory
 
@@ -40,7 +41,7 @@ def simulate(draft: LoadedPack, regions: frozenset[str] | None, **kwargs: Any) -
         draft=draft, period=SEASON_PERIOD, regions=regions, bundled_pack_texts=PACKS.values(), **kwargs
     )
     simulation.feed_all(season())
-    return simulation.report()
+    return build_report(simulation)
 
 
 def bumped(text: str, old: str, new: str) -> LoadedPack:
@@ -242,3 +243,28 @@ def test_usage_is_what_the_approval_read_models_would_have_shown() -> None:
     assert compared == 1500
     busy = [j for j in seen.values() if j.usage.unit_flexible_by_date and j.usage.annual_leave_used]
     assert busy, "the season exercises unit usage and leave balances together"
+
+
+def test_a_recorded_decision_the_packs_would_not_make_is_reported_as_not_reproduced() -> None:
+    tampered: list[LogEvent] = []
+    target = None
+    for event in season():
+        if target is None and event.type == "RouteDetermined" and len(event.payload["route"]) > 1:
+            # the record says the first tier was skipped, which no pack in force would decide
+            target = event.payload["request_id"]
+            payload = {**event.payload, "route": event.payload["route"][1:]}
+            event = LogEvent(event.position, event.type, event.occurred_at, event.policy, payload)
+        tampered.append(event)
+    assert target is not None
+    simulation = Simulation(
+        draft=load_pack(PACKS["national-baseline.yaml"]),
+        period=SEASON_PERIOD,
+        regions=None,
+        bundled_pack_texts=PACKS.values(),
+    )
+    simulation.feed_all(tampered)
+    report = build_report(simulation)
+    assert report["fidelity"]["mismatched"] == [target]
+    assert report["fidelity"]["reproduced"] == report["fidelity"]["checked"] - 1
+    (item,) = [i for i in report["items"] if i["request_id"] == target]
+    assert item["reproduced"] is False
