@@ -27,6 +27,8 @@ from services.whatif.simulator import Period
 
 router = APIRouter(prefix="/api/policy", tags=["policy"])
 MAX_PERIOD_DAYS = 400
+# Above this many requests an HTTP answer lists only the changed ones (every item carries its clauses).
+LIST_ALL_UP_TO = 20_000
 GATE = "whatif_simulation_gate"
 
 
@@ -101,6 +103,7 @@ async def run_simulation(
             regions=scope_for(draft, me.region),
             up_to_position=up_to,
             items=items,
+            list_all_up_to=LIST_ALL_UP_TO,
         )
         async with _gate(c):
             return await simulate(c.pool, spec, database_url=c.settings.database_url)

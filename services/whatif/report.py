@@ -32,8 +32,13 @@ NOTES = (
 WATCHED_CLASSES = (OpdClass.VITAL.value, OpdClass.DIRECT_SERVICE.value)
 
 
-def build_report(sim: Simulation, *, items: str = "all") -> dict[str, Any]:
-    """The whole report as plain JSON values; every list sorted, no clock read."""
+def build_report(sim: Simulation, *, items: str = "all", list_all_up_to: int | None = None) -> dict[str, Any]:
+    """The whole report as plain JSON values; every list sorted, no clock read.
+
+    `items` says which requests are listed ("all", "changed" or "none"); with `list_all_up_to`, a season
+    larger than that lists only its changed requests (`items_listed` says which it is), so an answer over
+    HTTP stays a size a browser can take. Totals always count every request.
+    """
     draft = sim.draft_pack
     if draft is None:
         raise ValueError("tanpa draf tidak ada laporan; hanya fidelity()")
@@ -44,6 +49,8 @@ def build_report(sim: Simulation, *, items: str = "all") -> dict[str, Any]:
         # a cut inside a submission's own events leaves it without its recorded decision: not yet in the log
         if sim.in_scope(t.region) and sim.period.overlaps(t.dates) and t.then is not None
     ]
+    if items == "all" and list_all_up_to is not None and len(chosen) > list_all_up_to:
+        items = "changed"
     rows = []
     summary: Counter[str] = Counter()
     by_opd: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
@@ -80,6 +87,7 @@ def build_report(sim: Simulation, *, items: str = "all") -> dict[str, Any]:
     away_then, away_draft = _away_by_day(sim)
     return {
         "total": len(chosen),
+        "items_listed": items,
         "changed": summary["changed"],
         "items": rows,
         "draft": {

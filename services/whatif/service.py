@@ -64,6 +64,7 @@ class SimulationSpec:
     up_to_position: int | None = None
     items: Items = "all"
     verify: bool = True
+    list_all_up_to: int | None = None
 
 
 def scope_for(draft: LoadedPack, caller_region: str | None) -> frozenset[str] | None:
@@ -166,7 +167,7 @@ async def simulate(
         simulation.adopt(fidelity)
     else:
         await _fold(pool, simulation, head)
-    report = await asyncio.to_thread(build_report, simulation, items=spec.items)
+    report = await asyncio.to_thread(build_report, simulation, items=spec.items, list_all_up_to=spec.list_all_up_to)
     report["up_to_position"] = head
     return report
 

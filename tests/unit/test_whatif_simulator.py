@@ -268,3 +268,19 @@ def test_a_recorded_decision_the_packs_would_not_make_is_reported_as_not_reprodu
     assert report["fidelity"]["reproduced"] == report["fidelity"]["checked"] - 1
     (item,) = [i for i in report["items"] if i["request_id"] == target]
     assert item["reproduced"] is False
+
+
+def test_a_large_season_lists_only_its_changed_requests_but_counts_them_all() -> None:
+    draft = bumped(PACKS["bitung.yaml"], "max_away_ratio: 0.5", "max_away_ratio: 0.25")
+    simulation = Simulation(
+        draft=draft, period=SEASON_PERIOD, regions=frozenset({"bitung"}), bundled_pack_texts=PACKS.values()
+    )
+    simulation.feed_all(season())
+    full = build_report(simulation)
+    capped = build_report(simulation, list_all_up_to=10)
+    assert full["items_listed"] == "all" and len(full["items"]) == full["total"] > 10
+    assert capped["items_listed"] == "changed" and capped["total"] == full["total"]
+    assert [i["request_id"] for i in capped["items"]] == [i["request_id"] for i in full["items"] if i["changed"]]
+    assert {k: v for k, v in capped.items() if k not in ("items", "items_listed")} == {
+        k: v for k, v in full.items() if k not in ("items", "items_listed")
+    }
