@@ -91,10 +91,16 @@ class UsageLedger:
     # -- annual leave (rm_leave rows keyed by person, year and request) -----------------------------------
 
     def leave_reserved(self, nip: str, year: int, request_id: str, days: int) -> None:
-        self.leave[nip][(year, request_id)] = days
+        held = self.leave[nip].get((year, request_id), 0)
+        self.leave[nip][(year, request_id)] = held + days
 
-    def leave_released(self, nip: str, year: int, request_id: str) -> None:
-        self.leave[nip].pop((year, request_id), None)
+    def leave_released(self, nip: str, year: int, request_id: str, days: int | None = None) -> None:
+        """Give back `days` of a request's reservation (all of it when `days` is None), as rm_leave does."""
+        held = self.leave[nip].get((year, request_id), 0)
+        if days is not None and held > days:
+            self.leave[nip][(year, request_id)] = held - days
+        else:
+            self.leave[nip].pop((year, request_id), None)
 
     def leave_held_by(self, request_id: str, nip: str) -> list[tuple[int, int]]:
         return [(year, days) for (year, rid), days in self.leave.get(nip, {}).items() if rid == request_id]

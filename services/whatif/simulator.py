@@ -390,8 +390,8 @@ class Simulation:
             # as the workflow does: reserve the new days, then give back the old ones
             for year, days in claims:
                 self.world.leave_reserved(t.nip, year, t.request_id, days)
-            for year, _ in t.draft_leave:
-                self.world.leave_released(t.nip, year, t.request_id)
+            for year, days in t.draft_leave:
+                self.world.leave_released(t.nip, year, t.request_id, days)
             t.draft_leave = claims
         t.draft_dates = dates
         t.draft_status = "PENDING"
@@ -499,7 +499,7 @@ class Simulation:
             if kind == "QuotaReserved":
                 ledger.leave_reserved(nip, int(year), t.request_id, int(p["amount"]))
             else:
-                ledger.leave_released(nip, int(year), t.request_id)
+                ledger.leave_released(nip, int(year), t.request_id, int(p["amount"]))
 
     # -- fidelity -----------------------------------------------------------------------------------------
 

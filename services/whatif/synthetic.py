@@ -308,7 +308,7 @@ class SeasonWriter:
                 )
                 if quota.startswith("annual-leave:"):
                     _, nip, year = quota.split(":")
-                    self.ledger.leave_released(nip, int(year), str(r.request_id))
+                    self.ledger.leave_released(nip, int(year), str(r.request_id), amount)
             else:
                 payload = QuotaConsumed(quota=quota, request_id=r.request_id, amount=amount)
             out.append(self._event(f"quota-{quota}", payload, at, SYSTEM_ACTOR, policy))
