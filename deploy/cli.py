@@ -21,7 +21,7 @@ app = typer.Typer(
 directory_app = typer.Typer(help="Direktori organisasi.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit: verifikasi, checkpoint, ekspor, putar ulang.", no_args_is_help=True)
 projections_app = typer.Typer(help="Proyeksi (read model).", no_args_is_help=True)
-policy_app = typer.Typer(help="Paket kebijakan: periksa dan terbitkan.", no_args_is_help=True)
+policy_app = typer.Typer(help="Paket kebijakan: periksa, bandingkan, simulasikan, terbitkan.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Data pribadi: retensi dan penghapusan.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
@@ -521,6 +521,52 @@ def bench(
 
     configure_logging("WARNING")
     run_bench(quick=quick, json_path=json_out, plot_path=plot_out, console=console)
+
+
+@policy_app.command("simulate")
+def policy_simulate(
+    draft: Path,
+    from_: Annotated[str, typer.Option("--from", help="first requested date in the report (YYYY-MM-DD)")],
+    to: Annotated[str, typer.Option("--to", help="last requested date in the report (YYYY-MM-DD)")],
+    json_file: Annotated[Path | None, typer.Option("--json", help="write the full report as JSON here")] = None,
+    region: Annotated[str | None, typer.Option(help="for a national draft: only this region")] = None,
+    up_to_position: Annotated[int | None, typer.Option(help="read the store up to this position")] = None,
+    limit: Annotated[int, typer.Option(help="changed requests shown in the table")] = 50,
+) -> None:
+    """Judge the recorded requests again under a draft pack and show what would change; writes nothing."""
+    from services.whatif.commands import CommandFailed, simulate_command
+
+    try:
+        simulate_command(
+            _settings(),
+            console,
+            draft_path=draft,
+            start=from_,
+            end=to,
+            json_path=json_file,
+            region=region,
+            up_to_position=up_to_position,
+            limit=limit,
+        )
+    except CommandFailed as failed:
+        console.print(failed.message)
+        raise typer.Exit(failed.exit_code) from failed
+
+
+@policy_app.command("diff")
+def policy_diff(
+    pack_a: Path,
+    pack_b: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+) -> None:
+    """Rule-by-rule differences between two packs, with the clause before and after."""
+    from services.whatif.commands import CommandFailed, diff_command
+
+    try:
+        diff_command(console, a_path=pack_a, b_path=pack_b, as_json=as_json)
+    except CommandFailed as failed:
+        console.print(failed.message)
+        raise typer.Exit(failed.exit_code) from failed
 
 
 def main() -> None:

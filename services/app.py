@@ -23,6 +23,8 @@ from services.portal import install_portal
 from services.problems import Problem, install_problem_handlers, problem_response
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
+from services.whatif.api import router as whatif_router
+from services.whatif.pages import router as whatif_pages
 
 HTTP_REQUESTS = Counter("lentur_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -80,6 +82,8 @@ def create_app(container: Container) -> FastAPI:
         admin_router,
         packs_router,
         compliance_router,
+        whatif_router,
+        whatif_pages,
     ):
         app.include_router(router)
     for router in (notifications_router, documents_router, verification_router):

@@ -338,14 +338,18 @@ class ApprovalState:
             {"quota": p["quota"], "used": p["used_after"], "limit": p["limit"], "position": event.position}
         )
         if p["quota"].startswith("annual-leave:"):
+            # A resubmission that changes the days reserves the new amount before releasing the old one, so
+            # a row counts days instead of being replaced.
             _, nip, year = p["quota"].split(":")
+            key = (nip, int(year), UUID(p["request_id"]))
+            row = self["rm_leave"].get(*key)
             self["rm_leave"].put(
                 {
                     "nip": nip,
                     "year": int(year),
-                    "request_id": UUID(p["request_id"]),
-                    "days": p["amount"],
-                    "state": "reserved",
+                    "request_id": key[2],
+                    "days": (row["days"] if row is not None else 0) + p["amount"],
+                    "state": row["state"] if row is not None else "reserved",
                 }
             )
 
@@ -355,7 +359,13 @@ class ApprovalState:
         )
         if p["quota"].startswith("annual-leave:"):
             _, nip, year = p["quota"].split(":")
-            self["rm_leave"].delete(nip, int(year), UUID(p["request_id"]))
+            key = (nip, int(year), UUID(p["request_id"]))
+            row = self["rm_leave"].get(*key)
+            if row is not None and row["days"] > p["amount"]:
+                row["days"] -= p["amount"]
+                self["rm_leave"].touch(row)
+            else:
+                self["rm_leave"].delete(*key)
 
     def _on_QuotaConsumed(self, event: EventEnvelope, p: dict[str, Any]) -> None:
         if p["quota"].startswith("annual-leave:"):

@@ -291,3 +291,21 @@ async def test_delegation_lets_a_colleague_decide_on_behalf_of_the_holder(stack:
             },
         )
         assert r.status_code == 422 and r.json()["code"] == "not_a_holder"
+
+
+async def test_resubmitting_leave_with_more_days_reserves_the_new_amount(stack: RunningStack) -> None:
+    nip = "197610092002091161"  # Kurnia Lestari, PPPK_PW, DISHUB-U1
+    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-05", "2026-01-06"], "reason": "Urusan keluarga"}
+    created = await submit(stack, nip, body)
+    r = await decide(stack, UNIT_HEAD, created["current_task_id"], "return", "Mohon tambah satu hari")
+    assert r.json()["status"] == "RETURNED"
+    async with await stack.as_user(nip) as asn:
+        again = await asn.post(
+            f"/api/requests/{created['id']}/resubmit",
+            json={**body, "dates": ["2026-01-05", "2026-01-06", "2026-01-07"]},
+        )
+        assert again.status_code == 200, again.text
+    async with await stack.as_user(UNIT_HEAD) as head:
+        tasks = (await head.get("/api/tasks", params={"kind": "CUTI_TAHUNAN"})).json()
+        task = next(t for t in tasks if t["request_id"] == created["id"])
+    assert task["balance"]["reserved"] == 3 and task["balance"]["available"] == task["balance"]["entitlement"] - 3
