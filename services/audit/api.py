@@ -40,7 +40,7 @@ from services.audit.replay import local_time, request_summaries
 from services.audit.service import position_at, verify_store
 from services.audit.signing import trusted_keys_from_settings
 from services.audit.store_replay import replay_request, replay_store
-from services.audit.verify import verify_stream
+from services.audit.verify import VerifyReport, verify_stream
 from services.auth import Principal
 from services.container import Container
 from services.deps import ContainerDep, PrincipalDep
@@ -135,12 +135,17 @@ async def search(
     return items
 
 
-@router.get("/verify", response_model=VerifyOut)
-async def verify(c: ContainerDep, me: PrincipalDep) -> VerifyOut:
+async def verify_for(c: Container, me: Principal) -> VerifyReport:
+    """An inspector's verification: signers checked against the trusted keys, and the read itself recorded."""
     require_auditor(me)
     report = await verify_store(c.pool, trusted_keys=_trusted(c))
     await record_access(c, me, "verify", results=report.events_checked)
-    return VerifyOut(**report.as_dict())
+    return report
+
+
+@router.get("/verify", response_model=VerifyOut)
+async def verify(c: ContainerDep, me: PrincipalDep) -> VerifyOut:
+    return VerifyOut(**(await verify_for(c, me)).as_dict())
 
 
 @router.get("/keys", response_model=list[AuditKeyOut])

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from contracts.events import EventEnvelope, request_stream
-from services.audit.api import request_events
-from services.audit.service import verify_store
+from services.audit.api import request_events, verify_for
 from services.deps import ContainerDep
 from services.portal.queries import opds, search_requests
 from services.portal.timeline import people_in, timeline
@@ -113,6 +112,9 @@ async def audit_request(request: Request, request_id: UUID, c: ContainerDep, me:
 async def verify(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     await checked_form(request)
     _require_inspector(me)
-    report = (await verify_store(c.pool)).as_dict()
+    try:
+        report = (await verify_for(c, me.principal)).as_dict()
+    except Problem as problem:
+        raise PageProblem.of(problem) from problem
     template = "_verify.html" if is_htmx(request) else "verify_page.html"
     return await render(request, template, {"report": report, "checked_at": c.clock.now()}, viewer=me)
