@@ -57,13 +57,20 @@ DUTY_ERRORS = {
 }
 
 
-def _problem(exc: Exception) -> Problem:
+def _problem(exc: Exception, *, duties_begin: date | None = None, today: date | None = None) -> Problem:
     problem = problem_from_update_error(exc, finished_detail="Masa kewajiban pengajuan ini sudah berakhir.")
     if problem.code in DUTY_ERRORS:
         problem.status = DUTY_ERRORS[problem.code]
     elif problem.code == "request_finished":
+        if duties_begin is not None and today is not None and today < duties_begin:
+            # Duties are scheduled when the first approved day starts; there is nothing to report before it.
+            return Problem(422, "not_a_duty_day", f"Kewajiban baru dimulai pada {duties_begin:%d-%m-%Y}.")
         problem = Problem(409, "duties_closed", problem.detail)
     return problem
+
+
+async def _today_in_region(c: Container, region: str) -> date:
+    return c.clock.now().astimezone(fixed_zone((await c.policy.packs()).timezone_for(region))).date()
 
 
 async def _approved_own_request(c: Container, me: Principal, request_id: UUID) -> Any:
@@ -139,12 +146,12 @@ async def check_in(c: Container, me: Principal, request_id: UUID, body: CheckInI
             ComplianceWorkflow.check_in, CheckInCommand(actor=me.nip, location=sealed), result_type=DutyOutcome
         )
     except Exception as exc:
-        raise _problem(exc) from exc
+        raise _problem(exc, duties_begin=min(row["dates"]), today=await _today_in_region(c, row["region"])) from exc
     return await _duty_result(c, outcome)
 
 
 async def submit_report(c: Container, me: Principal, request_id: UUID, body: ReportIn) -> DutyResultOut:
-    await _approved_own_request(c, me, request_id)
+    row = await _approved_own_request(c, me, request_id)
     attachment_sha = attachment_size = None
     if body.attachment is not None:
         try:
@@ -183,7 +190,7 @@ async def submit_report(c: Container, me: Principal, request_id: UUID, body: Rep
             result_type=DutyOutcome,
         )
     except Exception as exc:
-        raise _problem(exc) from exc
+        raise _problem(exc, duties_begin=min(row["dates"]), today=await _today_in_region(c, row["region"])) from exc
     return await _duty_result(c, outcome)
 
 

@@ -177,27 +177,26 @@ async def test_a_day_of_duties(stack: RunningStack) -> None:
         assert (await inspector.get("/api/audit/verify")).json()["ok"] is True
 
 
-async def test_pesisir_barat_duties_are_scheduled_in_wib(stack: RunningStack) -> None:
-    request = await approved(
-        stack,
-        PESISIR["staff"],
-        {
-            "kind": "WFA",
-            "dates": ["2025-12-31"],
-            "reason": "Rapat daring",
-            "location": {"text": "Bandar Lampung", "country": "ID"},
-        },
-    )
+async def test_pesisir_barat_duties_are_scheduled_in_wib_when_the_first_day_starts(stack: RunningStack) -> None:
+    body = {"kind": "WFA", "reason": "Rapat daring", "location": {"text": "Bandar Lampung", "country": "ID"}}
+    tomorrow = await approved(stack, PESISIR["staff"], {**body, "dates": ["2025-12-31"]})
+    # 07:28 WITA is 06:28 WIB on 30 Dec: today in Pesisir Barat, so its duties are scheduled at once.
+    today = await approved(stack, PESISIR["staff"], {**body, "dates": ["2025-12-30"]})
     async with await stack.as_user("198906242015031146") as unit_head:  # SETDA-U1 head
         for _ in range(40):
-            duties = (await unit_head.get("/api/compliance", params={"date": "2025-12-31"})).json()
-            if duties:
+            duties = (await unit_head.get("/api/compliance", params={"date": "2025-12-30"})).json()
+            if any(d["request_id"] == today["id"] for d in duties):
                 break
             await asyncio.sleep(0.25)
-    labels = {d["label"] for d in duties if d["request_id"] == request["id"]}
+        later = (await unit_head.get("/api/compliance", params={"date": "2025-12-31"})).json()
+    labels = {d["label"] for d in duties if d["request_id"] == today["id"]}
     assert labels == {"e-presensi masuk", "e-presensi pulang", "laporan kinerja"}
     masuk = next(d for d in duties if d["label"] == "e-presensi masuk")
-    assert masuk["opens_at"].startswith("2025-12-31T00:00:00")  # 07:00 WIB is 00:00 UTC
+    assert masuk["opens_at"].startswith("2025-12-30T00:00:00")  # 07:00 WIB is 00:00 UTC
+    assert not [d for d in later if d["request_id"] == tomorrow["id"]]  # duties begin with their first day
+    async with await stack.as_user(PESISIR["staff"]) as asn:
+        early = await asn.post(f"/api/requests/{tomorrow['id']}/check-ins", json={"text": "Bandar Lampung"})
+        assert early.status_code == 422 and early.json()["code"] == "not_a_duty_day"
 
 
 PIKET_START = datetime.fromisoformat("2025-12-26T07:29:40+08:00")

@@ -263,3 +263,25 @@ async def test_worker_restart_mid_approval_and_timers_firing_while_it_is_down(h:
     s = await decide(handle, s, OPD_HEAD)
     assert s.status == "APPROVED"
     assert (await h.events(handle)).count("TaskReminded") == 1
+
+
+async def test_duties_are_scheduled_when_the_first_approved_day_starts(h: Harness) -> None:
+    from contracts.evaluation import Obligation
+
+    duty = Obligation(kind="activity_report", deadline=None, citation=cite("report"))
+    ev = evaluation().model_copy(update={"obligations": (duty,)})
+    starts_soon = datetime(2025, 12, 28, 15, 59, 56, tzinfo=UTC)  # 4 s before 29 Dec 00:00 WITA
+    handle, s = await h.start(ev, dates=[date(2025, 12, 29)], simulated_now=starts_soon)
+    s = await decide(handle, s, UNIT_HEAD)
+    s = await decide(handle, s, OPD_HEAD)
+    assert s.status == "APPROVED"
+    stream = f"compliance-request-{s.request_id}"
+    assert await h.store.read_stream(stream) == []  # nothing is scheduled before the day begins
+    for _ in range(60):
+        events = await h.store.read_stream(stream)
+        if events:
+            break
+        await asyncio.sleep(0.25)
+    assert [e.type for e in events] == ["DutiesScheduled"]
+    assert [d["kind"] for d in events[0].payload["duties"]] == ["activity_report"]
+    await record_history(handle, "approve_with_duties")

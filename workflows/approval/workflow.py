@@ -59,6 +59,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.compliance.schedule import duties_for
 
 
+DUTIES_FROM_FIRST_DAY = "duties-from-first-day"
+
+
 class _Task:
     def __init__(
         self,
@@ -322,17 +325,26 @@ class ApprovalWorkflow:
             async with self.lock:
                 await self._on_deadline()
         if self.status == RequestStatus.APPROVED.value and workflow.patched("compliance-duties"):
-            await self._start_compliance()
-        if self.status == RequestStatus.APPROVED.value:
-            # Cancellation stays possible until the first day starts; afterwards the request simply runs out.
-            while self.status == RequestStatus.APPROVED.value and self._now() < self._last_day_ends():
-                self.changed = False
-                try:
-                    await workflow.wait_condition(lambda: self.changed, timeout=self._last_day_ends() - self._now())
-                except TimeoutError:
-                    break
+            if workflow.patched(DUTIES_FROM_FIRST_DAY):
+                # Duties begin on the first approved day; until then the request may still be cancelled, and a
+                # cancelled request never schedules any.
+                await self._while_approved_until(self._first_day_starts())
+                if self.status == RequestStatus.APPROVED.value:
+                    await self._start_compliance()
+            else:
+                await self._start_compliance()
+        # Cancellation stays possible until the first day starts; afterwards the request simply runs out.
+        await self._while_approved_until(self._last_day_ends())
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.snapshot()
+
+    async def _while_approved_until(self, moment: datetime) -> None:
+        while self.status == RequestStatus.APPROVED.value and self._now() < moment:
+            self.changed = False
+            try:
+                await workflow.wait_condition(lambda: self.changed, timeout=moment - self._now())
+            except TimeoutError:
+                return
 
     async def _start_compliance(self) -> None:
         """Duties of the approved days (check-ins, reports) run in their own workflow and stream."""
