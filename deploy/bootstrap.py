@@ -56,7 +56,8 @@ async def open_pool(settings: Settings, *, name: str, max_size: int | None = Non
 
 async def prepare_database(settings: Settings) -> list[str]:
     """Apply migrations, then publish the bundled policy packs (a no-op when they are already published)."""
-    conn = await asyncpg.connect(settings.require("database_url"))
+    # As the schema owner when one is named; the app's own role may not create or alter anything.
+    conn = await asyncpg.connect(settings.migration_database_url or settings.require("database_url"))
     try:
         applied = await migrate(conn)
     finally:
@@ -82,8 +83,13 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         pool=pool,
         store=PostgresEventStore(pool),
         temporal=temporal,
-        tokens=TokenService(settings.jwt_secret.get_secret_value(), settings.jwt_ttl_seconds),
-        vault=PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
+        tokens=TokenService(
+            settings.jwt_secret.get_secret_value(),
+            settings.jwt_ttl_seconds,
+            previous=[old.get_secret_value() for old in settings.jwt_previous_secrets],
+            leeway_seconds=settings.jwt_leeway_seconds,
+        ),
+        vault=PersonalDataVault(pool, settings.vault_key_secret),
         reads=ReadModels(pool),
         waiter=waiter,
         policy=PolicyRegistry(pool),
@@ -247,7 +253,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in json.loads(settings.model_dump_json()).items():
         if value is None:
             continue
-        if name == "jwt_secret":
-            value = settings.jwt_secret.get_secret_value()
+        if name in ("jwt_secret", "vault_secret"):
+            value = getattr(settings, name).get_secret_value()
+        elif name == "jwt_previous_secrets":
+            value = json.dumps([old.get_secret_value() for old in settings.jwt_previous_secrets])
         env[f"LENTUR_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env
