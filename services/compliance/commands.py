@@ -296,7 +296,13 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
         raise Problem(422, "not_a_piket_day", f"{body.day:%d-%m-%Y} bukan hari piket menurut paket kebijakan wilayah.")
     directory = await c.reads.directory()
     unit = body.unit_code or me.person.unit_code
-    members = {p.nip for p in directory.unit_members(me.region, unit)}
+    members_of_unit = directory.unit_members(me.region, unit)
+    # A unit head keeps their own unit's roster; an OPD head those of their OPD's units.
+    own_unit = me.has(Role.UNIT_HEAD) and unit == me.person.unit_code
+    own_opd = me.has(Role.OPD_HEAD) and bool(members_of_unit) and members_of_unit[0].opd_code == me.person.opd_code
+    if not (own_unit or own_opd):
+        raise Problem(403, "unit_forbidden", f"Anda tidak memimpin unit {unit}; jadwal piketnya disusun pimpinannya.")
+    members = {p.nip for p in members_of_unit}
     strangers = sorted(set(body.nips) - members)
     if strangers:
         raise Problem(422, "not_unit_members", f"Bukan anggota unit {unit}: {', '.join(strangers)}.")
@@ -365,6 +371,8 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
 
 
 async def piket_check_in(c: Container, me: Principal, roster_id: UUID) -> DutyResultOut:
+    if await c.store.last_event(f"piket-{roster_id}") is None:  # the store, not a read model that may lag
+        raise Problem(404, "roster_not_found", "Jadwal piket tidak ditemukan.")
     handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"piket:{roster_id}"))
     try:
         outcome: DutyOutcome = await handle.execute_update(
