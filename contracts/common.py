@@ -10,18 +10,31 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_control_chars(value: str) -> str:
     # Postgres jsonb refuses NUL, and no legitimate form field carries control characters.
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
+    # JSON may escape half of a UTF-16 pair ("\ud800"); such text cannot be stored or sealed as UTF-8.
+    if _LONE_SURROGATE.search(value):
+        raise ValueError("must be valid Unicode text")
     return value
 
 
 CleanStr = Annotated[str, AfterValidator(_no_control_chars)]
-ShortText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# The constraints come before the validator: behind an AfterValidator pydantic would check the length of the
+# unstripped text, letting a whitespace-only value through as "".
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_chars)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_no_control_chars)
+]
+OptionalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_control_chars)
+]
 Nip = Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 

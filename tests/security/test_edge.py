@@ -172,6 +172,8 @@ async def test_bodies_over_the_limit_are_refused_declared_or_streamed(stack: Run
             "text",
         ),
         ("/api/requests", {"kind": "WFH", "dates": ["2025-12-30"], "reason": "x" * 4001}, "reason"),
+        ("/api/requests", {"kind": "WFH", "dates": ["2025-12-30"], "reason": " \n\t "}, "reason"),
+        ("/api/requests", {"kind": "WFH", "dates": ["2025-12-30"], "reason": "half a pair \ud800"}, "reason"),
         ("/api/tasks/decisions", {"items": [{"task_id": "t", "decision": "approve"}] * 101}, "items"),
         ("/api/tasks/decisions", {"items": [{"task_id": "t", "decision": "reject", "comment": "c" * 2001}]}, "comment"),
     ],
