@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 import uvicorn
 from faststream.middlewares.acknowledgement.config import AckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, NatsBroker, NatsMessage
+from faststream.nats import ConsumerConfig, DeliverPolicy, NatsBroker, NatsMessage, PullSub
 
 from contracts.events import EventEnvelope
 from eventstore.db import create_pool
@@ -26,6 +26,17 @@ from eventstore.relay import OutboxRelay, events_stream
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from runtime.settings import Settings
+from runtime.telemetry import (
+    OUTBOX_BACKLOG,
+    PROJECTION_BACKLOG,
+    MeteredProjection,
+    configure_tracing,
+    consumer_span,
+    instrument_app,
+    links_from,
+    serve_metrics,
+    temporal_interceptors,
+)
 from services.app import create_app
 from services.approvals.projection import ReadModelProjection
 from services.auth import TokenService
@@ -73,7 +84,9 @@ async def prepare_database(settings: Settings) -> list[str]:
 @contextlib.asynccontextmanager
 async def api_container(settings: Settings) -> AsyncIterator[Container]:
     pool = await open_pool(settings, name="api")
-    temporal = await connect_temporal(settings.require("temporal_address"), settings.temporal_namespace)
+    temporal = await connect_temporal(
+        settings.require("temporal_address"), settings.temporal_namespace, interceptors=temporal_interceptors(settings)
+    )
     waiter = ProjectionWaiter(settings.require("database_url"), pool)
     await waiter.start()
     nats_broker: NatsBroker | None = None
@@ -121,8 +134,10 @@ async def run_api(
     port: int | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
+    configure_tracing(settings, "api")
     async with api_container(settings) as container:
         app = create_app(container)
+        instrument_app(app, settings)
         config = uvicorn.Config(
             app,
             host=host or settings.http_host,
@@ -145,9 +160,13 @@ async def run_api(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
+    configure_tracing(settings, "worker")
+    metrics = serve_metrics(settings)
     pool = await open_pool(settings, name="worker", max_size=max(settings.db_pool_max, 20))
     try:
-        client = await connect_temporal(settings.require("temporal_address"), settings.temporal_namespace)
+        client = await connect_temporal(
+            settings.require("temporal_address"), settings.temporal_namespace, interceptors=temporal_interceptors(settings)
+        )
         worker = build_worker(client, settings.task_queue, PostgresEventStore(pool), pool)
         async with worker:
             log.info("worker_started", task_queue=settings.task_queue)
@@ -155,6 +174,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
                 ready.set()
             await stop.wait()
     finally:
+        if metrics is not None:
+            metrics.shutdown()
         await pool.close()
 
 
@@ -171,10 +192,17 @@ async def run_projector(
     ready: asyncio.Event | None = None,
     handles: list[ProjectorHandles] | None = None,
 ) -> None:
-    """The outbox relay, and the read-model projection fed by a durable JetStream consumer."""
+    """The outbox relay, and the read-model projection fed by a durable JetStream consumer.
+
+    Several replicas may run: one relay publishes at a time (an advisory-lock lease), and the replicas share
+    one durable *pull* consumer, so each message goes to one of them; whichever applies a batch locks the
+    checkpoint row first, and the others skip what it already applied.
+    """
+    configure_tracing(settings, "projector")
+    metrics = serve_metrics(settings)
     pool = await open_pool(settings, name="projector")
     store = PostgresEventStore(pool)
-    runner = ProjectionRunner(pool, store, ReadModelProjection())
+    runner = ProjectionRunner(pool, store, MeteredProjection(ReadModelProjection()))
     stream = events_stream(settings.nats_stream, settings.nats_subject_prefix, settings.nats_duplicate_window_seconds)
     broker = NatsBroker(settings.require("nats_url"), logger=None)
     relay = OutboxRelay(
@@ -182,10 +210,12 @@ async def run_projector(
     )
     inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
 
+    # A pull consumer: replicas fetch from the same durable consumer (a push consumer binds to one process).
     @broker.subscriber(
         f"{settings.nats_subject_prefix}.>",
         stream=stream,
-        durable=runner.name,
+        durable=f"{runner.name}-pull",
+        pull_sub=PullSub(batch_size=500, timeout=1.0),
         config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
         deliver_policy=DeliverPolicy.NEW,
         ack_policy=AckPolicy.MANUAL,
@@ -200,7 +230,11 @@ async def run_projector(
                 items.append(inbox.get_nowait())
             try:
                 events = [EventEnvelope.model_validate(body) for body, _ in items]
-                await runner.deliver(events)
+                with consumer_span(f"project {runner.name}", links_from(msg.headers for _, msg in items)) as span:
+                    if span.is_recording():
+                        span.set_attribute("lentur.events", len(events))
+                        span.set_attribute("lentur.correlation_ids", sorted({e.correlation_id for e in events})[:20])
+                    await runner.deliver(events)
             except Exception as exc:
                 log.error("projection_batch_failed", error=str(exc), size=len(items))
                 for _, msg in items:
@@ -216,7 +250,11 @@ async def run_projector(
         while True:
             await asyncio.sleep(2.0)
             try:
-                if await runner.checkpoint() < await store.head_position():
+                head, checkpoint = await store.head_position(), await runner.checkpoint()
+                relayed = await pool.fetchval("SELECT position FROM relay_cursor WHERE name = $1", relay.name)
+                PROJECTION_BACKLOG.labels(runner.name).set(head - checkpoint)
+                OUTBOX_BACKLOG.set(head - int(relayed or 0))
+                if checkpoint < head:
                     await runner.catch_up()
             except Exception as exc:
                 log.warning("projection_catch_up_failed", error=str(exc))
@@ -244,6 +282,8 @@ async def run_projector(
                 await task
         with contextlib.suppress(Exception):
             await broker.stop()
+        if metrics is not None:
+            metrics.shutdown()
         await pool.close()
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import Counter, Histogram
 
+from runtime.telemetry import tag_current_span
 from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
@@ -67,6 +68,7 @@ def create_app(container: Container) -> FastAPI:
         correlation_id = request.headers.get("x-correlation-id") or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id[:64], path=request.url.path)
+        tag_current_span(correlation_id=correlation_id[:64])
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
