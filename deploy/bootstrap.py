@@ -85,7 +85,9 @@ async def prepare_database(settings: Settings) -> list[str]:
 async def api_container(settings: Settings) -> AsyncIterator[Container]:
     pool = await open_pool(settings, name="api")
     temporal = await connect_temporal(
-        settings.require("temporal_address"), settings.temporal_namespace, interceptors=temporal_interceptors(settings)
+        settings.require("temporal_address"),
+        settings.temporal_namespace,
+        interceptors=temporal_interceptors(settings),
     )
     waiter = ProjectionWaiter(settings.require("database_url"), pool)
     await waiter.start()
@@ -165,7 +167,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
     pool = await open_pool(settings, name="worker", max_size=max(settings.db_pool_max, 20))
     try:
         client = await connect_temporal(
-            settings.require("temporal_address"), settings.temporal_namespace, interceptors=temporal_interceptors(settings)
+            settings.require("temporal_address"),
+            settings.temporal_namespace,
+            interceptors=temporal_interceptors(settings),
         )
         worker = build_worker(client, settings.task_queue, PostgresEventStore(pool), pool)
         async with worker:
