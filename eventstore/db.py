@@ -10,9 +10,24 @@ import asyncpg
 from contracts.canonical import canonical_json
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + canonical_json(value).encode()  # jsonb's binary form: a version byte, then the text
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+def _json_encode(value: Any) -> bytes:
+    return canonical_json(value).encode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=canonical_json, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=canonical_json, decoder=json.loads, schema="pg_catalog")
+    # Binary codecs, so that COPY (used by the projection rebuild) can write json/jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec("json", encoder=_json_encode, decoder=json.loads, schema="pg_catalog", format="binary")
 
 
 async def create_pool(
