@@ -110,7 +110,7 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         policy=PolicyRegistry(pool),
     )
     if settings.nats_url:
-        nats_broker = NatsBroker(settings.nats_url, logger=None)
+        nats_broker = NatsBroker(settings.nats_servers, logger=None)
         await nats_broker.connect()
         broker = nats_broker
 
@@ -207,8 +207,13 @@ async def run_projector(
     pool = await open_pool(settings, name="projector")
     store = PostgresEventStore(pool)
     runner = ProjectionRunner(pool, store, MeteredProjection(ReadModelProjection()))
-    stream = events_stream(settings.nats_stream, settings.nats_subject_prefix, settings.nats_duplicate_window_seconds)
-    broker = NatsBroker(settings.require("nats_url"), logger=None)
+    stream = events_stream(
+        settings.nats_stream,
+        settings.nats_subject_prefix,
+        settings.nats_duplicate_window_seconds,
+        settings.nats_stream_replicas,
+    )
+    broker = NatsBroker(settings.nats_servers, logger=None)
     relay = OutboxRelay(
         settings.require("database_url"), store, broker, stream=stream, prefix=settings.nats_subject_prefix
     )

@@ -25,8 +25,10 @@ _RELAY_LOCK = 7461628
 EVENTS_CHANNEL = "lentur_events"
 
 
-def events_stream(name: str, prefix: str, duplicate_window_seconds: int) -> JStream:
-    return JStream(name, subjects=[f"{prefix}.>"], duplicate_window=float(duplicate_window_seconds))
+def events_stream(name: str, prefix: str, duplicate_window_seconds: int, replicas: int = 1) -> JStream:
+    return JStream(
+        name, subjects=[f"{prefix}.>"], duplicate_window=float(duplicate_window_seconds), num_replicas=replicas
+    )
 
 
 def subject_for(prefix: str, event: EventEnvelope) -> str:

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     nats_stream: str = "LENTUR_EVENTS"
     nats_subject_prefix: str = "lentur.events"
     nats_duplicate_window_seconds: int = 3600
+    # Copies of the stream kept by a NATS cluster (3 on a three-node cluster; 1 on a single server).
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """LENTUR_NATS_URL may name several servers of one cluster, separated by commas."""
+        return [url.strip() for url in self.require("nats_url").split(",") if url.strip()]
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
