@@ -104,7 +104,11 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
             previous=[old.get_secret_value() for old in settings.jwt_previous_secrets],
             leeway_seconds=settings.jwt_leeway_seconds,
         ),
-        vault=PersonalDataVault(pool, settings.vault_key_secret),
+        vault=PersonalDataVault(
+            pool,
+            settings.vault_key_secret,
+            previous=[old.get_secret_value() for old in settings.vault_previous_secrets],
+        ),
         reads=ReadModels(pool),
         waiter=waiter,
         policy=PolicyRegistry(pool),
@@ -304,7 +308,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             continue
         if name in ("jwt_secret", "vault_secret"):
             value = getattr(settings, name).get_secret_value()
-        elif name == "jwt_previous_secrets":
-            value = json.dumps([old.get_secret_value() for old in settings.jwt_previous_secrets])
+        elif name in ("jwt_previous_secrets", "vault_previous_secrets"):
+            value = json.dumps([old.get_secret_value() for old in getattr(settings, name)])
         env[f"LENTUR_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env

@@ -22,10 +22,12 @@ directory_app = typer.Typer(help="Direktori organisasi.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit: verifikasi, putar ulang, ekspor.", no_args_is_help=True)
 projections_app = typer.Typer(help="Proyeksi (read model).", no_args_is_help=True)
 policy_app = typer.Typer(help="Paket kebijakan: periksa dan terbitkan.", no_args_is_help=True)
+keys_app = typer.Typer(help="Kunci: rotasi kunci brankas data pribadi.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -38,7 +40,26 @@ def _settings() -> Settings:
 def _run_until_signal(component: str, run: object) -> None:
     """Run an async component until SIGINT/SIGTERM."""
 
-    async def main() -> None:
+    async @keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
+    from deploy.bootstrap import open_pool
+    from services.privacy import PersonalDataVault
+
+    settings = _settings()
+
+    async def main() -> int:
+        pool = await open_pool(settings, name="keys", max_size=2)
+        try:
+            previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
+            return await PersonalDataVault(pool, settings.vault_key_secret, previous=previous).rewrap()
+        finally:
+            await pool.close()
+
+    console.print(f"kunci dibungkus ulang: {asyncio.run(main())}")
+
+
+def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,7 +145,26 @@ def directory_import(file: Path) -> None:
 
     settings = _settings()
 
-    async def main() -> None:
+    async @keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
+    from deploy.bootstrap import open_pool
+    from services.privacy import PersonalDataVault
+
+    settings = _settings()
+
+    async def main() -> int:
+        pool = await open_pool(settings, name="keys", max_size=2)
+        try:
+            previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
+            return await PersonalDataVault(pool, settings.vault_key_secret, previous=previous).rewrap()
+        finally:
+            await pool.close()
+
+    console.print(f"kunci dibungkus ulang: {asyncio.run(main())}")
+
+
+def main() -> None:
         async with api_container(settings) as container:
             result = await import_directory(container, file.read_text(encoding="utf-8"), actor="system")
         console.print_json(result.model_dump_json())
@@ -214,6 +254,25 @@ def policy_publish(pack: Path) -> None:
     except (PackInvalid, PackVersionConflict) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
+    from deploy.bootstrap import open_pool
+    from services.privacy import PersonalDataVault
+
+    settings = _settings()
+
+    async def main() -> int:
+        pool = await open_pool(settings, name="keys", max_size=2)
+        try:
+            previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
+            return await PersonalDataVault(pool, settings.vault_key_secret, previous=previous).rewrap()
+        finally:
+            await pool.close()
+
+    console.print(f"kunci dibungkus ulang: {asyncio.run(main())}")
 
 
 def main() -> None:

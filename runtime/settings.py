@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Wraps the per-person data keys. Unset, it falls back to the JWT secret (older stacks sealed that way);
     # production sets its own so the JWT secret can rotate without touching sealed personal data.
     vault_secret: SecretStr | None = None
+    # During a vault key rotation: secrets that still unwrap data keys until `lentur keys rewrap` has run.
+    vault_previous_secrets: list[SecretStr] = Field(default_factory=list)
 
     # Input limits and write rate per signed-in subject (token bucket; 0 turns the limiter off).
     max_json_body_bytes: int = 256 * 1024
@@ -89,6 +91,8 @@ class Settings(BaseSettings):
             problems.append("LENTUR_JWT_SECRET must be set to a secret of at least 32 characters")
         if any(len(old.get_secret_value()) < 32 for old in self.jwt_previous_secrets):
             problems.append("every LENTUR_JWT_PREVIOUS_SECRETS entry must have at least 32 characters")
+        if any(len(old.get_secret_value()) < 32 for old in self.vault_previous_secrets):
+            problems.append("every LENTUR_VAULT_PREVIOUS_SECRETS entry must have at least 32 characters")
         vault = self.vault_secret.get_secret_value() if self.vault_secret else ""
         if len(vault) < 32 or vault == self.jwt_secret.get_secret_value():
             problems.append("LENTUR_VAULT_SECRET must be its own secret of at least 32 characters")
