@@ -40,26 +40,7 @@ def _settings() -> Settings:
 def _run_until_signal(component: str, run: object) -> None:
     """Run an async component until SIGINT/SIGTERM."""
 
-    async @keys_app.command("rewrap")
-def keys_rewrap() -> None:
-    """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
-    from deploy.bootstrap import open_pool
-    from services.privacy import PersonalDataVault
-
-    settings = _settings()
-
-    async def main() -> int:
-        pool = await open_pool(settings, name="keys", max_size=2)
-        try:
-            previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
-            return await PersonalDataVault(pool, settings.vault_key_secret, previous=previous).rewrap()
-        finally:
-            await pool.close()
-
-    console.print(f"kunci dibungkus ulang: {asyncio.run(main())}")
-
-
-def main() -> None:
+    async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -145,26 +126,7 @@ def directory_import(file: Path) -> None:
 
     settings = _settings()
 
-    async @keys_app.command("rewrap")
-def keys_rewrap() -> None:
-    """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
-    from deploy.bootstrap import open_pool
-    from services.privacy import PersonalDataVault
-
-    settings = _settings()
-
-    async def main() -> int:
-        pool = await open_pool(settings, name="keys", max_size=2)
-        try:
-            previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
-            return await PersonalDataVault(pool, settings.vault_key_secret, previous=previous).rewrap()
-        finally:
-            await pool.close()
-
-    console.print(f"kunci dibungkus ulang: {asyncio.run(main())}")
-
-
-def main() -> None:
+    async def main() -> None:
         async with api_container(settings) as container:
             result = await import_directory(container, file.read_text(encoding="utf-8"), actor="system")
         console.print_json(result.model_dump_json())
@@ -264,7 +226,7 @@ def keys_rewrap() -> None:
 
     settings = _settings()
 
-    async def main() -> int:
+    async def rewrap() -> int:
         pool = await open_pool(settings, name="keys", max_size=2)
         try:
             previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
@@ -272,7 +234,7 @@ def keys_rewrap() -> None:
         finally:
             await pool.close()
 
-    console.print(f"kunci dibungkus ulang: {asyncio.run(main())}")
+    console.print(f"kunci dibungkus ulang: {asyncio.run(rewrap())}")
 
 
 def main() -> None:
