@@ -7,6 +7,7 @@ state in-process only; behind several API replicas the rate is per replica (docu
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -19,6 +20,10 @@ from services.problems import Problem, problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UPLOAD_PATHS = ("/api/admin/directory",)
+# A daily report may carry a 2 MiB attachment, base64 in JSON: a third more, plus the report's text.
+REPORT_PATH = re.compile(r"^/api/requests/[^/]+/reports$")
+REPORT_BODY_BYTES = 3 * 1024 * 1024
+DRAIN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -116,7 +121,11 @@ class EdgeLimits:
         self.session_cookie = session_cookie
 
     def limit_for(self, path: str) -> int:
-        return self.max_upload_body if path in UPLOAD_PATHS else self.max_json_body
+        if path in UPLOAD_PATHS:
+            return self.max_upload_body
+        if REPORT_PATH.match(path):
+            return max(self.max_json_body, REPORT_BODY_BYTES)
+        return self.max_json_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -178,6 +187,16 @@ class EdgeLimits:
         return self.buckets.take(f"sub:{subject}") if subject else 0.0
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Read (and drop) a bounded amount of what the client is still sending, so that an honest client gets
+        # the answer rather than a reset connection; a client sending more than that is simply cut off.
+        drained = 0
+        while drained <= DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
         limit_kib = self.limit_for(scope["path"]) // 1024
         problem = Problem(413, "too_large", f"Badan permintaan terlalu besar (paling besar {limit_kib} KiB).")
         await problem_response(problem, scope["path"], headers={"Connection": "close"})(scope, receive, send)

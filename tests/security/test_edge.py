@@ -24,6 +24,7 @@ KENDARI_UNIT_HEAD = "197506201999081160"  # Indah Sari, DISHUB-U1
 KENDARI_ADMIN = "199702202019041158"
 RATE_TESTER = "198402032007112172"  # Made Indah, DPMPTSP-U1 (used by the rate test only)
 LOG_TESTER = "197111271997062173"  # Yusuf Sari, DPMPTSP-U1 (used by the log test only)
+REPORT_TESTER = "199412172016012157"  # Eka Andi, Kendari inspector (used by the report-size test only)
 BURST = 8
 UPLOAD_LIMIT = 64 * 1024
 
@@ -180,7 +181,8 @@ async def test_bodies_over_the_limit_are_refused_declared_or_streamed(stack: Run
 )
 async def test_list_and_string_lengths_are_bounded(stack: RunningStack, path: str, body: dict, field: str) -> None:
     async with await stack.as_user(KENDARI_UNIT_HEAD) as head:
-        r = await head.post(path, json=body)
+        # json.dumps escapes a lone surrogate as \ud800, the way a hostile client would send it
+        r = await head.post(path, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "validation_error"
     assert any(err["loc"][-1] == field or field in err["loc"] for err in r.json()["errors"])
@@ -269,3 +271,22 @@ async def test_logs_never_carry_personal_data_beyond_the_nip(
     for secret in (reason, place, plan, comment, name):
         leaks = [line for line in logged if secret in line]
         assert not leaks, f"{secret!r} appeared in the logs: {leaks[:2]}"
+
+
+async def test_a_report_may_carry_its_attachment_but_no_more(stack: RunningStack) -> None:
+    """Daily reports get a larger body limit (a 2 MiB attachment in base64), every other JSON body does not."""
+    import uuid
+
+    attachment = base64.b64encode(b"r" * (2 * 1024 * 1024 - 1)).decode()
+    report = {"text": "Rekap harian", "attachment": {"name": "rekap.txt", "content_base64": attachment}}
+    async with await stack.as_user(REPORT_TESTER) as admin:
+        fits = await admin.post(f"/api/requests/{uuid.uuid4()}/reports", json=report)
+        elsewhere = await admin.post(
+            "/api/requests", json={"kind": "WFH", "dates": ["2025-12-30"], "reason": attachment}
+        )
+        oversized = await admin.post(
+            f"/api/requests/{uuid.uuid4()}/reports", json={**report, "text": "x" * (3 * 1024 * 1024)}
+        )
+    assert fits.status_code == 404 and fits.json()["code"] == "request_not_found"  # judged by the handler
+    assert elsewhere.status_code == 413
+    assert oversized.status_code == 413
