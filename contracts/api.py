@@ -10,18 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.common import (
     Citation,
-    CleanStr,
     DateList,
     DecisionKind,
     Location,
     LongText,
     Nip,
+    OptionalText,
     PolicyRef,
     RequestKind,
     Tier,
 )
 
-Comment = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=2000)]
+Comment = OptionalText
 
 
 class Body(BaseModel):
@@ -59,8 +59,11 @@ class DecisionIn(Body):
     comment: Comment | None = None
 
 
+TASK_ID_PATTERN = r"^[0-9a-f-]{36}-r\d+s\d+$"
+
+
 class BulkDecisionItem(Body):
-    task_id: Annotated[str, StringConstraints(max_length=100)]
+    task_id: Annotated[str, StringConstraints(max_length=60, pattern=TASK_ID_PATTERN)]
     decision: DecisionKind
     comment: Comment | None = None
 

@@ -7,21 +7,34 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_control_chars(value: str) -> str:
     # Postgres jsonb refuses NUL, and no legitimate form field carries control characters.
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
+    # JSON may escape half of a UTF-16 pair ("\ud800"); such text cannot be stored or sealed as UTF-8.
+    if _LONE_SURROGATE.search(value):
+        raise ValueError("must be valid Unicode text")
     return value
 
 
 CleanStr = Annotated[str, AfterValidator(_no_control_chars)]
-ShortText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# The constraints come before the validator: behind an AfterValidator pydantic would check the length of the
+# unstripped text, letting a whitespace-only value through as "".
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_chars)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_no_control_chars)
+]
+OptionalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_control_chars)
+]
 Nip = Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
@@ -120,4 +133,29 @@ class Citation(Frozen):
     clause: str = Field(description="What the clause says, in Bahasa Indonesia.")
 
 
-DateList = Annotated[list[date], Field(min_length=1, max_length=92)]
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
+def _plausible_day(day: date) -> date:
+    # Requests are about working days of this century; far-off years are typing errors, not leave.
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(f"tanggal harus antara {EARLIEST_DAY.isoformat()} dan {LATEST_DAY.isoformat()}")
+    return day
+
+
+Day = Annotated[date, AfterValidator(_plausible_day)]
+DateList = Annotated[list[Day], Field(min_length=1, max_length=92)]
+
+
+def _sorted_kinds(values: frozenset[RequestKind]) -> list[str]:
+    return sorted(v.value for v in values)
+
+
+def _sorted_roles(values: frozenset[Role]) -> list[str]:
+    return sorted(v.value for v in values)
+
+
+# Sets are written in a fixed order: payloads and hashes must not depend on a process's hash seed.
+KindSet = Annotated[frozenset[RequestKind], PlainSerializer(_sorted_kinds, return_type=list[str], when_used="json")]
+RoleSet = Annotated[frozenset[Role], PlainSerializer(_sorted_roles, return_type=list[str], when_used="json")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from contracts.common import EmployeeType, Frozen, Nip, OpdClass, Role, ShortText
+from contracts.common import EmployeeType, Frozen, Nip, OpdClass, Role, RoleSet, ShortText
 
 DIRECTORY_COLUMNS = (
     "nip",
@@ -32,7 +32,7 @@ class Person(Frozen):
     opd_class: OpdClass
     unit_code: str
     unit_name: str
-    roles: frozenset[Role] = frozenset()
+    roles: RoleSet = frozenset()
     acting_for: Nip | None = None
     email: str | None = None
     phone: str | None = None

@@ -15,6 +15,7 @@ from contracts.common import (
     Citation,
     DateList,
     Frozen,
+    KindSet,
     Location,
     LongText,
     Nip,
@@ -65,7 +66,7 @@ class UnitDailyCap(Frozen):
     """At most `cap` people of the unit may be away on flexible work on each date; reserved at final approval."""
 
     unit_code: str
-    kinds: frozenset[RequestKind]
+    kinds: KindSet
     cap: int
     unit_size: int
     dates: tuple[date, ...]

@@ -17,7 +17,6 @@ import structlog
 import uvicorn
 from faststream.middlewares.acknowledgement.config import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsMessage
-from prometheus_client import start_http_server
 from pydantic import SecretStr
 
 from contracts.events import EventEnvelope
@@ -28,6 +27,17 @@ from eventstore.relay import OutboxRelay, events_stream
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from runtime.settings import Settings
+from runtime.telemetry import (
+    OUTBOX_BACKLOG,
+    PROJECTION_BACKLOG,
+    MeteredProjection,
+    configure_tracing,
+    consumer_span,
+    instrument_app,
+    links_from,
+    serve_metrics,
+    temporal_interceptors,
+)
 from services.app import create_app
 from services.approvals.projection import ReadModelProjection
 from services.audit.checkpoints import run_checkpoints
@@ -65,7 +75,8 @@ async def open_pool(settings: Settings, *, name: str, max_size: int | None = Non
 
 async def prepare_database(settings: Settings) -> list[str]:
     """Apply migrations, then publish the bundled policy packs (a no-op when they are already published)."""
-    conn = await asyncpg.connect(settings.require("database_url"))
+    # As the schema owner when one is named; the app's own role may not create or alter anything.
+    conn = await asyncpg.connect(settings.migration_database_url or settings.require("database_url"))
     try:
         applied = await migrate(conn)
     finally:
@@ -81,7 +92,11 @@ async def prepare_database(settings: Settings) -> list[str]:
 @contextlib.asynccontextmanager
 async def api_container(settings: Settings) -> AsyncIterator[Container]:
     pool = await open_pool(settings, name="api")
-    temporal = await connect_temporal(settings.require("temporal_address"), settings.temporal_namespace)
+    temporal = await connect_temporal(
+        settings.require("temporal_address"),
+        settings.temporal_namespace,
+        interceptors=temporal_interceptors(settings),
+    )
     waiter = ProjectionWaiter(settings.require("database_url"), pool)
     await waiter.start()
     nats_broker: NatsBroker | None = None
@@ -91,15 +106,24 @@ async def api_container(settings: Settings) -> AsyncIterator[Container]:
         pool=pool,
         store=PostgresEventStore(pool),
         temporal=temporal,
-        tokens=TokenService(settings.jwt_secret.get_secret_value(), settings.jwt_ttl_seconds),
-        vault=PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
+        tokens=TokenService(
+            settings.jwt_secret.get_secret_value(),
+            settings.jwt_ttl_seconds,
+            previous=[old.get_secret_value() for old in settings.jwt_previous_secrets],
+            leeway_seconds=settings.jwt_leeway_seconds,
+        ),
+        vault=PersonalDataVault(
+            pool,
+            settings.vault_key_secret,
+            previous=[old.get_secret_value() for old in settings.vault_previous_secrets],
+        ),
         reads=ReadModels(pool),
         waiter=waiter,
         policy=PolicyRegistry(pool),
         signer=signer_from_settings(settings),
     )
     if settings.nats_url:
-        nats_broker = NatsBroker(settings.nats_url, logger=None)
+        nats_broker = NatsBroker(settings.nats_servers, logger=None)
         await nats_broker.connect()
         broker = nats_broker
 
@@ -125,8 +149,10 @@ async def run_api(
     port: int | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
+    configure_tracing(settings, "api")
     async with api_container(settings) as container:
         app = create_app(container)
+        instrument_app(app, settings)
         config = uvicorn.Config(
             app,
             host=host or settings.http_host,
@@ -149,9 +175,15 @@ async def run_api(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
+    configure_tracing(settings, "worker")
+    metrics = serve_metrics(settings)
     pool = await open_pool(settings, name="worker", max_size=max(settings.db_pool_max, 20))
     try:
-        client = await connect_temporal(settings.require("temporal_address"), settings.temporal_namespace)
+        client = await connect_temporal(
+            settings.require("temporal_address"),
+            settings.temporal_namespace,
+            interceptors=temporal_interceptors(settings),
+        )
         worker = build_worker(client, settings.task_queue, PostgresEventStore(pool), pool)
         async with worker:
             log.info("worker_started", task_queue=settings.task_queue)
@@ -159,6 +191,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
                 ready.set()
             await stop.wait()
     finally:
+        if metrics is not None:
+            metrics.shutdown()
         await pool.close()
 
 
@@ -193,15 +227,27 @@ def notification_channels(settings: Settings) -> tuple[EmailChannel | None, Webh
 
 
 def _consume(
-    broker: NatsBroker, stream: JStream, prefix: str, runner: ProjectionRunner, store: PostgresEventStore
+    broker: NatsBroker,
+    stream: JStream,
+    prefix: str,
+    runner: ProjectionRunner,
+    store: PostgresEventStore,
+    pool: asyncpg.Pool,
+    relay: OutboxRelay,
 ) -> list[Callable[[], Coroutine[object, object, None]]]:
-    """A durable JetStream consumer named after the projection, feeding its runner in batches."""
+    """A durable JetStream consumer named after the projection, feeding its runner in batches.
+
+    Replicas share the durable consumer through a deliver group (`queue`), so each message goes to one of
+    them; whichever applies a batch locks the projection's checkpoint row first and the others skip what it
+    already applied (push delivery keeps commit-to-visible in milliseconds; a pull fetch waits out its batch).
+    """
     inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
 
     @broker.subscriber(
         f"{prefix}.>",
         stream=stream,
         durable=runner.name,
+        queue=runner.name,
         config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
         deliver_policy=DeliverPolicy.NEW,
         ack_policy=AckPolicy.MANUAL,
@@ -216,7 +262,11 @@ def _consume(
                 items.append(inbox.get_nowait())
             try:
                 events = [EventEnvelope.model_validate(body) for body, _ in items]
-                await runner.deliver(events)
+                with consumer_span(f"project {runner.name}", links_from(msg.headers for _, msg in items)) as span:
+                    if span.is_recording():
+                        span.set_attribute("lentur.events", len(events))
+                        span.set_attribute("lentur.correlation_ids", sorted({e.correlation_id for e in events})[:20])
+                    await runner.deliver(events)
             except Exception as exc:
                 log.error("projection_batch_failed", projection=runner.name, error=str(exc), size=len(items))
                 for _, msg in items:
@@ -232,7 +282,11 @@ def _consume(
         while True:
             await asyncio.sleep(2.0)
             try:
-                if await runner.checkpoint() < await store.head_position():
+                head, checkpoint = await store.head_position(), await runner.checkpoint()
+                PROJECTION_BACKLOG.labels(runner.name).set(head - checkpoint)
+                relayed = await pool.fetchval("SELECT position FROM relay_cursor WHERE name = $1", relay.name)
+                OUTBOX_BACKLOG.set(head - int(relayed or 0))
+                if checkpoint < head:
                     await runner.catch_up()
             except Exception as exc:
                 log.warning("projection_catch_up_failed", projection=runner.name, error=str(exc))
@@ -248,13 +302,16 @@ async def run_projector(
     handles: list[ProjectorHandles] | None = None,
 ) -> None:
     """The outbox relay; the read-model, notifier and letters projections, each fed by its own durable
-    JetStream consumer; and the loops that deliver notifications and issue letters."""
+    JetStream consumer; and the loops that deliver notifications, issue letters, sign checkpoints and keep
+    personal data only as long as allowed. Several replicas may run (see `_consume` and the relay's lease)."""
+    configure_tracing(settings, "projector")
+    metrics = serve_metrics(settings)
     pool = await open_pool(settings, name="projector")
     store = PostgresEventStore(pool)
     clock = clock_from(settings)
     base_url = public_base_url(settings)
     email, webhook = notification_channels(settings)
-    runner = ProjectionRunner(pool, store, ReadModelProjection())
+    runner = ProjectionRunner(pool, store, MeteredProjection(ReadModelProjection()))
     notifier = ProjectionRunner(
         pool,
         store,
@@ -278,15 +335,18 @@ async def run_projector(
     dsn = settings.require("database_url")
     dispatcher = NotificationDispatcher(pool, clock, dsn=dsn, email=email, webhook=webhook, retry=retry)
     issuer = LetterIssuer(pool, store, clock, base_url=base_url, dsn=dsn)
-    stream = events_stream(settings.nats_stream, settings.nats_subject_prefix, settings.nats_duplicate_window_seconds)
-    broker = NatsBroker(settings.require("nats_url"), logger=None)
+    stream = events_stream(
+        settings.nats_stream,
+        settings.nats_subject_prefix,
+        settings.nats_duplicate_window_seconds,
+        settings.nats_stream_replicas,
+    )
+    broker = NatsBroker(settings.nats_servers, logger=None)
     relay = OutboxRelay(dsn, store, broker, stream=stream, prefix=settings.nats_subject_prefix)
-    loops = [f for r in runners for f in _consume(broker, stream, settings.nats_subject_prefix, r, store)]
-    if settings.projector_metrics_port:
-        try:
-            start_http_server(settings.projector_metrics_port, addr=settings.http_host)
-        except OSError as exc:  # metrics are worth a warning, not a projector that will not start
-            log.warning("projector_metrics_unavailable", port=settings.projector_metrics_port, error=str(exc))
+    loops = [f for r in runners for f in _consume(broker, stream, settings.nats_subject_prefix, r, store, pool, relay)]
+    vault = PersonalDataVault(
+        pool, settings.vault_key_secret, previous=[old.get_secret_value() for old in settings.vault_previous_secrets]
+    )
 
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -313,7 +373,7 @@ async def run_projector(
             ),
             asyncio.create_task(
                 run_retention(
-                    PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
+                    vault,
                     store,
                     clock,
                     stop,
@@ -344,6 +404,8 @@ async def run_projector(
                 await task
         with contextlib.suppress(Exception):
             await broker.stop()
+        if metrics is not None:
+            metrics.shutdown()
         await pool.close()
 
 
@@ -356,5 +418,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         secret = getattr(settings, name)
         if isinstance(secret, SecretStr):
             value = secret.get_secret_value()
+        elif isinstance(secret, list) and secret and all(isinstance(v, SecretStr) for v in secret):
+            value = json.dumps([v.get_secret_value() for v in secret])
         env[f"LENTUR_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env

@@ -23,11 +23,13 @@ audit_app = typer.Typer(help="Audit: verifikasi, checkpoint, ekspor, putar ulang
 projections_app = typer.Typer(help="Proyeksi (read model).", no_args_is_help=True)
 policy_app = typer.Typer(help="Paket kebijakan: periksa, bandingkan, simulasikan, terbitkan.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Data pribadi: retensi dan penghapusan.", no_args_is_help=True)
+keys_app = typer.Typer(help="Kunci: rotasi kunci brankas data pribadi.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -439,7 +441,11 @@ def privacy_erase(
         pool = await open_pool(settings, name="privacy")
         try:
             result = await erase_expired(
-                PersonalDataVault(pool, settings.jwt_secret.get_secret_value()),
+                PersonalDataVault(
+                    pool,
+                    settings.vault_key_secret,
+                    previous=[old.get_secret_value() for old in settings.vault_previous_secrets],
+                ),
                 PostgresEventStore(pool),
                 now=clock.now(),
                 retention_months=settings.privacy_retention_months,
@@ -567,6 +573,25 @@ def policy_diff(
     except CommandFailed as failed:
         console.print(failed.message)
         raise typer.Exit(failed.exit_code) from failed
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
+    from deploy.bootstrap import open_pool
+    from services.privacy import PersonalDataVault
+
+    settings = _settings()
+
+    async def rewrap() -> int:
+        pool = await open_pool(settings, name="keys", max_size=2)
+        try:
+            previous = [old.get_secret_value() for old in settings.vault_previous_secrets]
+            return await PersonalDataVault(pool, settings.vault_key_secret, previous=previous).rewrap()
+        finally:
+            await pool.close()
+
+    console.print(f"kunci dibungkus ulang: {asyncio.run(rewrap())}")
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ class Supervisor:
     stopping: bool = False
     smtp_url: str | None = None
     projector_metrics_port: int = 0
+    worker_metrics_port: int = 0
 
     @property
     def mail_dir(self) -> Path:
@@ -110,7 +111,6 @@ class Supervisor:
         if "mail" in self.apps:
             # Mail never leaves the machine, so everyone gets an address: <nip>@demo.lentur.invalid.
             env["LENTUR_MAIL_FALLBACK_DOMAIN"] = DEMO_MAIL_DOMAIN
-        env["LENTUR_PROJECTOR_METRICS_PORT"] = str(self.projector_metrics_port)
         return env
 
     def _start_mail_sink(self) -> None:
@@ -142,12 +142,14 @@ class Supervisor:
 
     def _component(self, name: str, env: dict[str, str]) -> ManagedProcess:
         command = {"api": "serve", "worker": "worker", "projector": "projector"}[name]
+        # The API serves /metrics itself; the worker and the projector each get their own port.
+        metrics = {"worker": self.worker_metrics_port, "projector": self.projector_metrics_port}.get(name)
         return ManagedProcess(
             name=name,
             argv=[sys.executable, "-m", "deploy.cli", command],
             pid_dir=self.options.state_dir / "run",
             log_path=self.options.state_dir / "logs" / f"{name}.log",
-            env=env,
+            env={**env, "LENTUR_METRICS_PORT": str(metrics)} if metrics else env,
         )
 
     def start(self) -> dict[str, Any]:
@@ -158,6 +160,7 @@ class Supervisor:
         port = self._port()
         self._start_mail_sink()
         self.projector_metrics_port = free_port(self.options.host)
+        self.worker_metrics_port = free_port(self.options.host)
         env = self._app_env(addresses, port)
         settings = Settings(**{k[7:].lower(): v for k, v in env.items()})  # type: ignore[arg-type]
         with self.console.status("Menyiapkan basis data…"):
@@ -183,6 +186,7 @@ class Supervisor:
             "smtp_url": self.smtp_url,
             "mail_dir": str(self.mail_dir) if "mail" in self.apps else None,
             "projector_metrics_url": f"http://{self.options.host}:{self.projector_metrics_port}/metrics",
+            "worker_metrics_url": f"http://{self.options.host}:{self.worker_metrics_port}/metrics",
             "state_dir": str(self.options.state_dir),
             "simulated_now": env.get("LENTUR_SIMULATED_NOW"),
             "dev_auth": env["LENTUR_DEV_AUTH"] == "true",

@@ -18,14 +18,17 @@ from faststream.nats import JStream, NatsBroker
 from contracts.canonical import canonical_json
 from contracts.events import EventEnvelope
 from eventstore.store import PostgresEventStore
+from runtime.telemetry import RELAY_PUBLISHED, producer_span, trace_headers
 
 log = structlog.get_logger(__name__)
 _RELAY_LOCK = 7461628
 EVENTS_CHANNEL = "lentur_events"
 
 
-def events_stream(name: str, prefix: str, duplicate_window_seconds: int) -> JStream:
-    return JStream(name, subjects=[f"{prefix}.>"], duplicate_window=float(duplicate_window_seconds))
+def events_stream(name: str, prefix: str, duplicate_window_seconds: int, replicas: int = 1) -> JStream:
+    return JStream(
+        name, subjects=[f"{prefix}.>"], duplicate_window=float(duplicate_window_seconds), num_replicas=replicas
+    )
 
 
 def subject_for(prefix: str, event: EventEnvelope) -> str:
@@ -99,19 +102,29 @@ class OutboxRelay:
         events = await self.store.read_all(after=cursor, limit=self.batch_size)
         if not events:
             return 0
-        # One connection keeps publish order; JetStream stores them in the order they arrive.
-        await asyncio.gather(
-            *(
-                self.broker.publish(
-                    message_body(event),
-                    subject_for(self.prefix, event),
-                    headers={"Nats-Msg-Id": str(event.event_id), "Lentur-Position": str(event.position)},
-                    stream=self.stream.name,
-                    timeout=10,
+        with producer_span("publish lentur.events") as span:
+            if span.is_recording():
+                span.set_attribute("lentur.positions", f"{events[0].position}-{events[-1].position}")
+                span.set_attribute("lentur.correlation_ids", sorted({e.correlation_id for e in events})[:20])
+            traced = trace_headers()  # the batch's span, so the projector can link to it
+            # One connection keeps publish order; JetStream stores them in the order they arrive.
+            await asyncio.gather(
+                *(
+                    self.broker.publish(
+                        message_body(event),
+                        subject_for(self.prefix, event),
+                        headers={
+                            "Nats-Msg-Id": str(event.event_id),
+                            "Lentur-Position": str(event.position),
+                            **traced,
+                        },
+                        stream=self.stream.name,
+                        timeout=10,
+                    )
+                    for event in events
                 )
-                for event in events
             )
-        )
         await conn.execute("UPDATE relay_cursor SET position = $2 WHERE name = $1", self.name, events[-1].position)
         self.published += len(events)
+        RELAY_PUBLISHED.inc(len(events))
         return len(events)

@@ -40,6 +40,16 @@ class _PackLoader(yaml.SafeLoader):
     float; a pack must never change meaning like that, so only `null`/`~`/empty are resolved here.
     """
 
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # Aliases let a few hundred bytes expand into millions of nodes ("billion laughs"); a legal text
+        # never needs them, so a pack may not use one.
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "alias YAML (*nama) tidak diizinkan dalam paket", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
 
 _PackLoader.yaml_implicit_resolvers = {}
 _PackLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
@@ -117,13 +127,18 @@ def load_pack(text: str | bytes) -> LoadedPack:
 
 
 def _parse_yaml(text: str) -> tuple[yaml.Node, Any]:
-    loader = _PackLoader(text)
+    try:
+        loader = _PackLoader(text)  # reads (and checks the characters of) the start of the text at once
+    except yaml.reader.ReaderError as exc:
+        raise PackInvalid(text[: exc.position].count("\n") + 1, f"karakter tidak sah dalam YAML: {exc.reason}") from exc
     try:
         root = loader.get_single_node()
         if root is None:
             raise PackInvalid(1, "paket kosong")
         _refuse_duplicate_keys(root)
         return root, loader.construct_document(root)
+    except yaml.reader.ReaderError as exc:
+        raise PackInvalid(text[: exc.position].count("\n") + 1, f"karakter tidak sah dalam YAML: {exc.reason}") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1

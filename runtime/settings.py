@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".lentur")
 
     database_url: str | None = None
+    # Migrations run as the schema owner; the app itself connects as a role that cannot change `events`.
+    migration_database_url: str | None = None
     db_pool_min: int = 2
     db_pool_max: int = 10
     db_statement_timeout_ms: int = 15000
@@ -32,6 +34,13 @@ class Settings(BaseSettings):
     nats_stream: str = "LENTUR_EVENTS"
     nats_subject_prefix: str = "lentur.events"
     nats_duplicate_window_seconds: int = 3600
+    # Copies of the stream kept by a NATS cluster (3 on a three-node cluster; 1 on a single server).
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """LENTUR_NATS_URL may name several servers of one cluster, separated by commas."""
+        return [url.strip() for url in self.require("nats_url").split(",") if url.strip()]
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -39,7 +48,21 @@ class Settings(BaseSettings):
 
     dev_auth: bool = False
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # During a key rotation tokens signed with a previous secret stay valid until they expire.
+    jwt_previous_secrets: list[SecretStr] = Field(default_factory=list)
     jwt_ttl_seconds: int = 8 * 3600
+    jwt_leeway_seconds: int = 30
+    # Wraps the per-person data keys. Unset, it falls back to the JWT secret (older stacks sealed that way);
+    # production sets its own so the JWT secret can rotate without touching sealed personal data.
+    vault_secret: SecretStr | None = None
+    # During a vault key rotation: secrets that still unwrap data keys until `lentur keys rewrap` has run.
+    vault_previous_secrets: list[SecretStr] = Field(default_factory=list)
+
+    # Input limits and write rate per signed-in subject (token bucket; 0 turns the limiter off).
+    max_json_body_bytes: int = 256 * 1024
+    max_upload_body_bytes: int = 20 * 1024 * 1024
+    write_rate_per_minute: int = 120
+    write_burst: int = 30
 
     simulated_now: datetime | None = None
     simulated_anchor: datetime | None = None
@@ -62,7 +85,6 @@ class Settings(BaseSettings):
     notify_retry_max_seconds: float = 3600.0
     notify_max_attempts: int = 10
     notify_digest_hour: int = Field(default=7, ge=0, le=23, description="local hour the daily digest goes out")
-    projector_metrics_port: int | None = None
     verify_rate_limit: str = Field(default="30/minute", description="per client IP, for the public /verifikasi page")
 
     # Audit: the Ed25519 key that signs checkpoints (PEM, or the 32-byte seed in hex/base64; `lentur audit
@@ -77,6 +99,13 @@ class Settings(BaseSettings):
         default_factory=lambda: {"request": 24, "location": 3, "report": 24}
     )
     privacy_retention_check_seconds: float = 6 * 3600.0
+    # Observability: Prometheus for the worker and projector on their own port (the API serves /metrics),
+    # OpenTelemetry traces to an OTLP/HTTP collector when one is named ("memory" keeps spans for tests).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    tracing: Literal["off", "otlp", "memory"] = "off"
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
@@ -91,6 +120,15 @@ class Settings(BaseSettings):
             problems.append("LENTUR_JWT_SECRET must be set to a secret of at least 32 characters")
         if self.audit_signing_key is None:
             problems.append("LENTUR_AUDIT_SIGNING_KEY is required in production (make one with `lentur audit keygen`)")
+        if any(len(old.get_secret_value()) < 32 for old in self.jwt_previous_secrets):
+            problems.append("every LENTUR_JWT_PREVIOUS_SECRETS entry must have at least 32 characters")
+        if any(len(old.get_secret_value()) < 32 for old in self.vault_previous_secrets):
+            problems.append("every LENTUR_VAULT_PREVIOUS_SECRETS entry must have at least 32 characters")
+        vault = self.vault_secret.get_secret_value() if self.vault_secret else ""
+        if len(vault) < 32 or vault == self.jwt_secret.get_secret_value():
+            problems.append("LENTUR_VAULT_SECRET must be its own secret of at least 32 characters")
+        if self.tracing == "memory":
+            problems.append("LENTUR_TRACING=memory is for tests only")
         for name in ("database_url", "temporal_address", "nats_url"):
             if not getattr(self, name):
                 problems.append(f"LENTUR_{name.upper()} is required in production")
@@ -103,6 +141,16 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _tracing_has_a_target(self) -> Settings:
+        if self.tracing == "otlp" and not self.otlp_endpoint:
+            raise ValueError("LENTUR_TRACING=otlp needs LENTUR_OTLP_ENDPOINT")
+        return self
+
+    @property
+    def vault_key_secret(self) -> str:
+        return (self.vault_secret or self.jwt_secret).get_secret_value()
 
     def require(self, name: str) -> str:
         value = getattr(self, name)

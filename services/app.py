@@ -5,22 +5,27 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 from prometheus_client import Counter, Histogram
 
+from runtime.telemetry import tag_current_span
 from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
 from services.compliance.api import router as compliance_router
 from services.container import Container
+from services.deps import SESSION_COOKIE
 from services.documents.api import public as verification_router
 from services.documents.api import router as documents_router
+from services.limits import EdgeLimits, TokenBuckets
 from services.notifications.api import router as notifications_router
 from services.packs.api import router as packs_router
 from services.portal import install_portal
-from services.problems import Problem, install_problem_handlers, problem_response
+from services.problems import PROBLEM_JSON, install_problem_handlers
 from services.requests.api import router as requests_router
 from services.system.api import router as system_router
 from services.whatif.api import router as whatif_router
@@ -33,8 +38,6 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-MAX_JSON_BODY = 256 * 1024
-MAX_CSV_BODY = 20 * 1024 * 1024
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -53,16 +56,24 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
+    # Starlette puts the middleware added last outermost: `correlate` (below) wraps these limits, so their
+    # 413/429 answers still carry the correlation id and the security headers.
+    settings = container.settings
+    app.add_middleware(
+        EdgeLimits,
+        max_json_body=settings.max_json_body_bytes,
+        max_upload_body=settings.max_upload_body_bytes,
+        buckets=TokenBuckets(settings.write_rate_per_minute, settings.write_burst),
+        secrets=lambda: container.tokens.secrets,
+        session_cookie=SESSION_COOKIE,
+    )
 
     @app.middleware("http")
     async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation_id = request.headers.get("x-correlation-id") or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id[:64], path=request.url.path)
-        limit = MAX_CSV_BODY if request.url.path == "/api/admin/directory" else MAX_JSON_BODY
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            return problem_response(Problem(413, "too_large", "Badan permintaan terlalu besar."), request.url.path)
+        tag_current_span(correlation_id=correlation_id[:64])
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -72,6 +83,11 @@ def create_app(container: Container) -> FastAPI:
         response.headers["X-Correlation-ID"] = correlation_id[:64]
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            # Pages and API answers carry personal data: never keep them in shared or browser caches.
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     for router in (
@@ -89,4 +105,61 @@ def create_app(container: Container) -> FastAPI:
     for router in (notifications_router, documents_router, verification_router):
         app.include_router(router)
     install_portal(app)
+    document_problems(app)
     return app
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details with a machine-readable code.",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+PROBLEM_STATUSES = {
+    "400": "Permintaan tidak valid",
+    "401": "Perlu masuk (token tidak ada, tidak sah atau kedaluwarsa)",
+    "403": "Tidak diizinkan",
+    "404": "Tidak ditemukan",
+    "409": "Konflik dengan keadaan sekarang",
+    "413": "Badan permintaan terlalu besar",
+    "415": "Jenis konten tidak didukung",
+    "422": "Isian tidak valid atau ditolak kebijakan",
+    "429": "Terlalu banyak perubahan; lihat Retry-After",
+    "503": "Layanan belum siap",
+    "504": "Perubahan tersimpan, tampilan belum diperbarui",
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Every API operation documents its problem+json answers, so clients (and fuzzers) can rely on them."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                # Public pages (e.g. /verifikasi) answer browsers in HTML, their errors included.
+                html = "text/html" in responses.get("200", {}).get("content", {})
+                for status, description in PROBLEM_STATUSES.items():
+                    content: dict[str, Any] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    if html:
+                        content["text/html"] = {"schema": {"type": "string"}}
+                    responses[status] = {"description": description, "content": content}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,31 +42,52 @@ class Principal:
 
 
 class TokenService:
-    def __init__(self, secret: str, ttl_seconds: int) -> None:
+    """Issues with the current secret; accepts the current and, during a rotation, the previous ones.
+
+    Tokens are checked with a small leeway for clock skew between replicas (exp, nbf and iat alike).
+    """
+
+    def __init__(
+        self, secret: str, ttl_seconds: int, *, previous: Sequence[str] = (), leeway_seconds: int = 30
+    ) -> None:
         self._secret = secret
+        self._previous = tuple(previous)
         self._ttl = ttl_seconds
+        self._leeway = leeway_seconds
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self._secret, *self._previous]
 
     def issue(self, nip: str, *, now: datetime | None = None) -> tuple[str, datetime]:
         issued = now or datetime.now(UTC)
         expires = issued + timedelta(seconds=self._ttl)
         token = jwt.encode(
-            {"sub": nip, "iss": ISSUER, "iat": issued, "exp": expires, "jti": uuid.uuid4().hex},
+            {"sub": nip, "iss": ISSUER, "iat": issued, "nbf": issued, "exp": expires, "jti": uuid.uuid4().hex},
             self._secret,
             algorithm=ALGORITHM,
         )
         return token, expires
 
     def subject(self, token: str) -> str:
-        try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                issuer=ISSUER,
-                options={"require": ["exp", "sub"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise Problem(401, "token_expired", "Token sudah kedaluwarsa; silakan masuk kembali.") from exc
-        except jwt.PyJWTError as exc:
-            raise Problem(401, "invalid_token", "Token tidak sah.") from exc
+        claims: dict[str, object] | None = None
+        for secret in self.secrets:
+            try:
+                claims = jwt.decode(
+                    token,
+                    secret,
+                    algorithms=[ALGORITHM],
+                    issuer=ISSUER,
+                    leeway=self._leeway,
+                    options={"require": ["exp", "iat", "sub", "iss"]},
+                )
+                break
+            except jwt.ExpiredSignatureError as exc:
+                raise Problem(401, "token_expired", "Token sudah kedaluwarsa; silakan masuk kembali.") from exc
+            except jwt.InvalidSignatureError:
+                continue  # perhaps signed with a previous secret
+            except jwt.PyJWTError as exc:
+                raise Problem(401, "invalid_token", "Token tidak sah.") from exc
+        if claims is None:
+            raise Problem(401, "invalid_token", "Token tidak sah.")
         return str(claims["sub"])

@@ -13,12 +13,14 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import structlog
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.events import SYSTEM_ACTOR, PersonalDataErased, Sealed
@@ -34,10 +36,28 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def key_encryption_key(master_secret: str) -> AESGCM:
+    return AESGCM(hashlib.sha256(("lentur-kek|" + master_secret).encode()).digest())
+
+
+def _unwrap(keks: list[AESGCM], blob: bytes, kid: str) -> tuple[bytes, int]:
+    """The data key and the index of the key-encryption key that opened it."""
+    for index, kek in enumerate(keks):
+        try:
+            return kek.decrypt(blob[:12], blob[12:], kid.encode()), index
+        except InvalidTag:
+            continue
+    raise InvalidTag(f"no key-encryption key opens {kid}")
+
+
 class PersonalDataVault:
-    def __init__(self, pool: asyncpg.Pool, master_secret: str) -> None:
+    """Data keys are wrapped with a key-encryption key derived from the vault secret. During a rotation the
+    previous secrets still unwrap (`lentur keys rewrap` then re-wraps everything under the current one)."""
+
+    def __init__(self, pool: asyncpg.Pool, master_secret: str, *, previous: Sequence[str] = ()) -> None:
         self.pool = pool
-        self._kek = AESGCM(hashlib.sha256(("lentur-kek|" + master_secret).encode()).digest())
+        self._kek = key_encryption_key(master_secret)
+        self._keks = [self._kek, *(key_encryption_key(old) for old in previous)]
         # Only keys this process created are cached (for sealing); reads always ask the table, because the
         # retention job in another process may have destroyed a key since.
         self._cache: dict[str, bytes | None] = {}
@@ -66,8 +86,7 @@ class PersonalDataVault:
         row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
         if row is None or row["wrapped_key"] is None:
             return None
-        blob = bytes(row["wrapped_key"])
-        key = self._kek.decrypt(blob[:12], blob[12:], kid.encode())
+        key, _ = _unwrap(self._keks, bytes(row["wrapped_key"]), kid)
         if create:
             self._cache[kid] = key
         return key
@@ -108,6 +127,33 @@ class PersonalDataVault:
         for kid in kids:
             self._cache[kid] = None
         return [r["kid"] for r in rows]
+
+    async def rewrap(self, *, batch: int = 500) -> int:
+        """Re-wrap every live data key that a previous secret wrapped under the current one; returns how many."""
+        rewrapped = 0
+        after = ""
+        while True:
+            async with self.pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(
+                    "SELECT kid, wrapped_key FROM subject_keys WHERE wrapped_key IS NOT NULL AND kid > $1 "
+                    "ORDER BY kid LIMIT $2 FOR UPDATE",
+                    after,
+                    batch,
+                )
+                if not rows:
+                    return rewrapped
+                for row in rows:
+                    key, index = _unwrap(self._keks, bytes(row["wrapped_key"]), row["kid"])
+                    if index == 0:
+                        continue
+                    nonce = os.urandom(12)
+                    await conn.execute(
+                        "UPDATE subject_keys SET wrapped_key = $2 WHERE kid = $1",
+                        row["kid"],
+                        nonce + self._kek.encrypt(nonce, key, row["kid"].encode()),
+                    )
+                    rewrapped += 1
+                after = rows[-1]["kid"]
 
     async def expired_keys(self, purpose: str, before_period: str) -> list[str]:
         rows = await self.pool.fetch(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -34,8 +37,11 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-async def connect_temporal(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect_temporal(address: str, namespace: str = "default", *, interceptors: Sequence[Any] = ()) -> Client:
+    # Client interceptors that are also worker interceptors (tracing, metrics) reach the worker built on it.
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter, interceptors=list(interceptors)
+    )
 
 
 def build_worker(

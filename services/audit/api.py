@@ -183,7 +183,13 @@ def _position_param(value: str | None, zone: str, *, end: bool) -> int | datetim
     return parse_moment(value, zone, end_of_day=end)
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "a bundle `lentur audit verify --bundle` checks"}
+    },
+)
 async def export(
     c: ContainerDep,
     me: PrincipalDep,

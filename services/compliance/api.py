@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -41,12 +42,18 @@ async def day_view(
     return await commands.day_view(c, me, day, unit)
 
 
-@router.get("/api/compliance/export.csv")
+@router.get(
+    "/api/compliance/export.csv",
+    response_class=Response,
+    responses={200: {"description": "CSV, one row per duty", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def day_csv(
     c: ContainerDep, me: PrincipalDep, day: Annotated[date, Query(alias="date")], unit: UnitQuery = None
 ) -> Response:
     text = await commands.day_csv(c, me, day, unit)
-    filename = f"kepatuhan-{unit or me.region}-{day.isoformat()}.csv"
+    # The unit comes from the query string: keep only safe characters in a response header.
+    label = re.sub(r"[^A-Za-z0-9._-]", "_", unit or me.region)
+    filename = f"kepatuhan-{label}-{day.isoformat()}.csv"
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -292,6 +292,15 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
     """A unit head names who keeps the office on a piket day; their attendance is then checked like any duty."""
     if not (me.has(Role.UNIT_HEAD) or me.has(Role.OPD_HEAD)):
         raise Problem(403, "forbidden", "Hanya kepala unit atau kepala perangkat daerah yang menyusun jadwal piket.")
+    directory = await c.reads.directory()
+    unit = body.unit_code or me.person.unit_code
+    members_of_unit = directory.unit_members(me.region, unit)
+    # A unit head keeps their own unit's roster; an OPD head those of their OPD's units. Decided before any
+    # other check, so a caller without the right learns nothing else about the request.
+    own_unit = me.has(Role.UNIT_HEAD) and unit == me.person.unit_code
+    own_opd = me.has(Role.OPD_HEAD) and bool(members_of_unit) and members_of_unit[0].opd_code == me.person.opd_code
+    if not (own_unit or own_opd):
+        raise Problem(403, "unit_forbidden", f"Anda tidak memimpin unit {unit}; jadwal piketnya disusun pimpinannya.")
     packs = await c.policy.packs()
     loaded = packs.for_region(me.region)
     rules = piket_days(loaded) if loaded is not None else {}
@@ -301,9 +310,7 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
         raise Problem(422, "past_date", "Jadwal piket disusun sebelum atau pada hari piket, bukan sesudahnya.")
     if rule is None:
         raise Problem(422, "not_a_piket_day", f"{body.day:%d-%m-%Y} bukan hari piket menurut paket kebijakan wilayah.")
-    directory = await c.reads.directory()
-    unit = body.unit_code or me.person.unit_code
-    members = {p.nip for p in directory.unit_members(me.region, unit)}
+    members = {p.nip for p in members_of_unit}
     strangers = sorted(set(body.nips) - members)
     if strangers:
         raise Problem(422, "not_unit_members", f"Bukan anggota unit {unit}: {', '.join(strangers)}.")
@@ -372,6 +379,8 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
 
 
 async def piket_check_in(c: Container, me: Principal, roster_id: UUID) -> DutyResultOut:
+    if await c.store.last_event(f"piket-{roster_id}") is None:  # the store, not a read model that may lag
+        raise Problem(404, "roster_not_found", "Jadwal piket tidak ditemukan.")
     handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"piket:{roster_id}"))
     try:
         outcome: DutyOutcome = await handle.execute_update(

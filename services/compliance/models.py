@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from contracts.common import CleanStr, LongText, Nip, ShortText
+from contracts.common import CleanStr, Day, LongText, Nip, ShortText
 
 
 class Body(BaseModel):
@@ -58,7 +58,7 @@ class ReportIn(Body):
     kind: Literal["activity", "performance"] = Field(
         default="activity", validation_alias=AliasChoices("kind", "type", "report_kind")
     )
-    day: date | None = Field(default=None, validation_alias=AliasChoices("day", "date"))
+    day: Day | None = Field(default=None, validation_alias=AliasChoices("day", "date"))
     text: LongText = Field(validation_alias=AliasChoices("text", "content", "report", "body", "summary"))
     attachment: AttachmentIn | None = None
 
@@ -68,7 +68,7 @@ class AcknowledgeIn(Body):
 
 
 class PiketIn(Body):
-    day: date
+    day: Day
     nips: Annotated[list[Nip], Field(min_length=1, max_length=200)]
     unit_code: ShortText | None = None
 

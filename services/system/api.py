@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.api import DevTokenIn, TokenOut
@@ -38,7 +38,23 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+READINESS = {
+    "type": "object",
+    "required": ["ready", "checks"],
+    "properties": {
+        "ready": {"type": "boolean"},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "store, Temporal and NATS answer", "content": {"application/json": {"schema": READINESS}}},
+        503: {"description": "a dependency does not answer", "content": {"application/json": {"schema": READINESS}}},
+    },
+)
 async def readyz(c: ContainerDep) -> JSONResponse:
     checks: dict[str, str] = {}
 
@@ -60,6 +76,12 @@ async def readyz(c: ContainerDep) -> JSONResponse:
     return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -372,6 +372,7 @@ def test_production_refuses_to_start_without_a_signing_key() -> None:
     strict = {
         "env": "production",
         "jwt_secret": "x" * 40,
+        "vault_secret": "v" * 40,
         "database_url": "postgresql://db/lentur",
         "temporal_address": "temporal:7233",
         "nats_url": "nats://nats:4222",

@@ -265,6 +265,7 @@ def test_production_refuses_demo_mail_and_unsigned_or_plaintext_channels() -> No
     base = {
         "env": "production",
         "jwt_secret": "x" * 40,
+        "vault_secret": "v" * 40,
         "database_url": "postgresql://db/lentur",
         "temporal_address": "t:7233",
         "nats_url": "nats://n:4222",
