@@ -62,9 +62,13 @@ def clock_from(settings: Settings) -> Clock:
     return Clock(settings.simulated_now, settings.simulated_anchor)
 
 
-async def open_pool(settings: Settings, *, name: str, max_size: int | None = None) -> asyncpg.Pool:
+async def open_pool(
+    settings: Settings, *, name: str, max_size: int | None = None, as_owner: bool = False
+) -> asyncpg.Pool:
+    """A pool as the application role; `as_owner` uses the schema owner's URL when one is configured."""
+    owner = settings.migration_database_url if as_owner else None
     return await create_pool(
-        settings.require("database_url"),
+        owner or settings.require("database_url"),
         min_size=settings.db_pool_min,
         max_size=max_size or settings.db_pool_max,
         statement_timeout_ms=settings.db_statement_timeout_ms,

@@ -468,7 +468,8 @@ def projections_rebuild() -> None:
     settings = _settings()
 
     async def main() -> dict[str, object]:
-        pool = await open_pool(settings, name="rebuild")
+        # As the schema owner when one is configured: it may rebuild indexes once instead of row by row.
+        pool = await open_pool(settings, name="rebuild", as_owner=True)
         try:
             return await rebuild_read_models(pool, progress=console)
         finally:

@@ -83,9 +83,12 @@ async def write_full_state(conn: asyncpg.Connection, state: ApprovalState) -> No
         rows = list(table.rows.values())
         if not rows:
             continue
+        # Only the tables' owner may drop and build indexes; the least-privilege app role copies into them.
         indexes = await conn.fetch(
             "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
-            "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary AND NOT i.indisunique",
+            "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE i.indrelid = $1::regclass AND NOT i.indisprimary AND NOT i.indisunique "
+            "AND pg_has_role(t.relowner, 'USAGE')",
             table.name,
         )
         for index in indexes:
