@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 
@@ -247,15 +248,21 @@ def _consume(
     """
     inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
 
-    @broker.subscriber(
-        f"{prefix}.>",
-        stream=stream,
-        durable=runner.name,
-        queue=runner.name,
-        config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
-        deliver_policy=DeliverPolicy.NEW,
-        ack_policy=AckPolicy.MANUAL,
-    )
+    # faststream warns about any durable push consumer, even one with a deliver group as here; the warning's
+    # advice (add `queue`) is already followed, so it is silenced for this declaration only.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The JetStream Push consumer with the `durable` option")
+        subscribe = broker.subscriber(
+            f"{prefix}.>",
+            stream=stream,
+            durable=runner.name,
+            queue=runner.name,
+            config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
+            deliver_policy=DeliverPolicy.NEW,
+            ack_policy=AckPolicy.MANUAL,
+        )
+
+    @subscribe
     async def on_event(body: dict[str, object], msg: NatsMessage) -> None:
         await inbox.put((body, msg))
 

@@ -38,25 +38,22 @@ with workflow.unsafe.imports_passed_through():
     from contracts.zones import fixed_zone
     from workflows.activity_options import call
     from workflows.approval.models import (
-        AppendRequest,
-        AppendResult,
         ApprovalInput,
         CancelCommand,
         DecideCommand,
         EscalationQuery,
         EscalationTarget,
-        EventDraft,
         QuotaClaim,
         QuotaRequest,
         QuotaResult,
         Refused,
         RequestSnapshot,
         ResubmitCommand,
-        derived_event_id,
         task_id_for,
     )
     from workflows.compliance.models import ComplianceInput, compliance_workflow_id
     from workflows.compliance.schedule import duties_for
+    from workflows.recording import Recorded, append_to_stream
 
 
 DUTIES_FROM_FIRST_DAY = "duties-from-first-day"
@@ -130,32 +127,16 @@ class ApprovalWorkflow:
 
     # -- recording ------------------------------------------------------------------------------------
 
-    async def _emit(self, *items: tuple[EventPayload, str, str | None]) -> None:
-        drafts = []
-        version = self.version
-        now = self._now()
-        for payload, actor, on_behalf_of in items:
-            version += 1
-            drafts.append(
-                EventDraft(
-                    event_id=derived_event_id(self.stream, version),
-                    stream_id=self.stream,
-                    type=payload.TYPE,
-                    schema_version=payload.SCHEMA_VERSION,
-                    payload=payload.model_dump(mode="json"),
-                    occurred_at=now,
-                    actor=actor,
-                    on_behalf_of=on_behalf_of,
-                    correlation_id=self.inp.correlation_id,
-                    causation_id=str(self.inp.request_id),
-                    policy=self.evaluation.policy.model_dump(mode="json"),
-                    clock=self.inp.clock_mode,
-                )
-            )
-        result: AppendResult = await call(
-            "append_events",
-            AppendRequest(events=drafts, expected={self.stream: self.version}),
-            AppendResult,
+    async def _emit(self, *items: Recorded) -> None:
+        result = await append_to_stream(
+            self.stream,
+            self.version,
+            items,
+            occurred_at=self._now(),
+            correlation_id=self.inp.correlation_id,
+            causation_id=str(self.inp.request_id),
+            policy=self.evaluation.policy.model_dump(mode="json"),
+            clock=self.inp.clock_mode,
         )
         self.version = result.last_version
         self.last_position = max(self.last_position, result.last_position)

@@ -23,8 +23,6 @@ with workflow.unsafe.imports_passed_through():
         DutiesScheduled,
         EventPayload,
     )
-    from workflows.activity_options import call
-    from workflows.approval.models import AppendRequest, AppendResult, EventDraft, derived_event_id
     from workflows.compliance.models import (
         CheckInCommand,
         ComplianceInput,
@@ -34,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         compliance_workflow_id,
     )
     from workflows.compliance.schedule import Duty, describe_windows, open_checkin
+    from workflows.recording import append_to_stream
 
 
 def _fail(code: str, message: str) -> ApplicationError:
@@ -61,29 +60,15 @@ class ComplianceWorkflow:
         return next(d for d in self.inp.duties if d.duty_id == duty_id)
 
     async def _emit(self, *items: tuple[EventPayload, str]) -> None:
-        drafts = []
-        version = self.version
-        for payload, actor in items:
-            version += 1
-            drafts.append(
-                EventDraft(
-                    event_id=derived_event_id(self.stream, version),
-                    stream_id=self.stream,
-                    type=payload.TYPE,
-                    schema_version=payload.SCHEMA_VERSION,
-                    payload=payload.model_dump(mode="json"),
-                    occurred_at=self._now(),
-                    actor=actor,
-                    correlation_id=self.inp.correlation_id,
-                    causation_id=self.inp.subject,
-                    policy=self.inp.policy,
-                    clock=self.inp.clock_mode,
-                )
-            )
-        result: AppendResult = await call(
-            "append_events",
-            AppendRequest(events=drafts, expected={self.stream: self.version}),
-            AppendResult,
+        result = await append_to_stream(
+            self.stream,
+            self.version,
+            [(payload, actor, None) for payload, actor in items],
+            occurred_at=self._now(),
+            correlation_id=self.inp.correlation_id,
+            causation_id=self.inp.subject,
+            policy=self.inp.policy,
+            clock=self.inp.clock_mode,
         )
         self.version = result.last_version
         self.last_position = max(self.last_position, result.last_position)
