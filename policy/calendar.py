@@ -13,23 +13,8 @@ from types import MappingProxyType
 
 import holidays
 
+from contracts.bahasa import day_and_date
 from contracts.zones import fixed_zone
-
-HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-BULAN = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 @lru_cache(maxsize=64)
@@ -74,7 +59,7 @@ def count_cuti_bersama(year: int) -> int:
 
 def format_tanggal(day: date) -> str:
     """'Jumat, 26 Desember 2025'."""
-    return f"{HARI[day.weekday()]}, {day.day} {BULAN[day.month - 1]} {day.year}"
+    return day_and_date(day)
 
 
 def non_working_reason(day: date) -> str | None:

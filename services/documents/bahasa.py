@@ -6,32 +6,10 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from contracts.bahasa import MONTH_NAMES, long_date
 from contracts.zones import zone_label
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def day_and_date(day: date) -> str:
-    return f"{DAYS[day.weekday()]}, {long_date(day)}"
 
 
 def _join(parts: list[str], last: str = "dan") -> str:
@@ -52,7 +30,7 @@ def dates_text(days: Iterable[date]) -> str:
     parts = []
     for index, (year, month, numbers) in enumerate(groups):
         same_year_follows = index + 1 < len(groups) and groups[index + 1][0] == year
-        suffix = MONTHS[month - 1] if same_year_follows else f"{MONTHS[month - 1]} {year}"
+        suffix = MONTH_NAMES[month - 1] if same_year_follows else f"{MONTH_NAMES[month - 1]} {year}"
         parts.append(f"{_join([str(n) for n in numbers])} {suffix}")
     return _join(parts, "serta")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts import bahasa
 from contracts.common import Role
 from services.portal.options import KIND_LABELS
 
@@ -68,26 +69,10 @@ DUTY_LABELS = {
     "performance_report": "Laporan kinerja",
     "e_presensi": "E-presensi",
 }
-DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTH_NAMES = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 def short_date(value: date | str) -> str:
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {MONTH_NAMES[day.month - 1][:3]} {day.year}"
+    return bahasa.short_date(date.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def kind_label(code: str) -> str:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from contracts.bahasa import MONTH_NAMES, day_and_date
 from contracts.common import Role
 from contracts.zones import zone_label
 from services.auth import Principal
@@ -82,12 +83,11 @@ def _local(value: datetime | None, zone: str, *, seconds: bool = False) -> str:
         return "—"
     local = value.astimezone(ZoneInfo(zone))
     clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
-    return f"{local.day} {labels.MONTH_NAMES[local.month - 1][:3]} {local.year}, {clock} {zone_label(zone)}"
+    return f"{local.day} {MONTH_NAMES[local.month - 1][:3]} {local.year}, {clock} {zone_label(zone)}"
 
 
 def _long_date(value: date | str) -> str:
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{labels.DAY_NAMES[day.weekday()]}, {day.day} {labels.MONTH_NAMES[day.month - 1]} {day.year}"
+    return day_and_date(date.fromisoformat(value) if isinstance(value, str) else value)
 
 
 @lru_cache(maxsize=1)

@@ -143,7 +143,11 @@ async def settled(stack: RunningStack, timeout: float = 60) -> None:
     conn = await db(stack)
     try:
         deadline = asyncio.get_running_loop().time() + timeout
+        quiet_at: int | None = None
         while True:
+            # Jobs first: a letter job appends its event before it is marked done, so reading the head after
+            # the jobs cannot miss that event. Settled means two quiet looks in a row at the same head.
+            jobs = await conn.fetchval("SELECT count(*) FROM letter_jobs WHERE status NOT IN ('done', 'failed')")
             head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
             lowest = await conn.fetchval(
                 "SELECT min(position) FROM projection_checkpoints WHERE name IN ('read-models', 'notifier', 'letters')"
@@ -152,9 +156,12 @@ async def settled(stack: RunningStack, timeout: float = 60) -> None:
                 "SELECT count(*) FROM notification_deliveries WHERE channel = 'email' AND NOT digest "
                 "AND status IN ('pending', 'sending', 'retry')"
             )
-            jobs = await conn.fetchval("SELECT count(*) FROM letter_jobs WHERE status NOT IN ('done', 'failed')")
             if lowest is not None and lowest >= head and busy == 0 and jobs == 0:
-                return
+                if quiet_at == head:
+                    return
+                quiet_at = head
+            else:
+                quiet_at = None
             assert asyncio.get_running_loop().time() < deadline, f"not settled: head {head}, {busy} mails, {jobs} jobs"
             await asyncio.sleep(0.1)
     finally:
