@@ -19,7 +19,7 @@ import structlog
 from contracts.canonical import normalise
 from contracts.common import PolicyRef
 from contracts.events import EventEnvelope, EventPayload
-from eventstore.chain import content_hash
+from eventstore.chain import CONTENT_FIELDS, content_hash
 
 log = structlog.get_logger(__name__)
 
@@ -86,22 +86,8 @@ class NewEvent:
         )
 
     def content_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = normalise(
-            {
-                "event_id": self.event_id,
-                "stream_id": self.stream_id,
-                "type": self.type,
-                "schema_version": self.schema_version,
-                "occurred_at": self.occurred_at,
-                "actor": self.actor,
-                "on_behalf_of": self.on_behalf_of,
-                "correlation_id": self.correlation_id,
-                "causation_id": self.causation_id,
-                "policy": self.policy,
-                "clock": self.clock,
-                "payload": self.payload,
-            }
-        )
+        """The fields the content hash covers (chain.CONTENT_FIELDS), in their stored form."""
+        fields: dict[str, Any] = normalise({name: getattr(self, name) for name in CONTENT_FIELDS})
         return fields
 
 
@@ -205,42 +191,15 @@ class PostgresEventStore:
                     future.set_result(outcome)
 
     async def _append_batch(self, units: list[AppendUnit]) -> list[list[Appended] | Exception]:
-        columns: dict[str, list[Any]] = {
-            name: []
-            for name in (
-                "unit",
-                "expected",
-                "event_id",
-                "stream_id",
-                "type",
-                "schema_version",
-                "occurred_at",
-                "actor",
-                "on_behalf_of",
-                "correlation_id",
-                "causation_id",
-                "policy",
-                "clock",
-                "payload",
-                "content_hash",
-            )
-        }
+        # lentur_append takes one array per column: the unit, its expected version, the content fields in
+        # CONTENT_FIELDS order, then the content hash.
+        columns: dict[str, list[Any]] = {name: [] for name in ("unit", "expected", *CONTENT_FIELDS, "content_hash")}
         for index, unit in enumerate(units):
             for event in unit.events:
                 columns["unit"].append(index)
                 columns["expected"].append(unit.expected_for(event.stream_id))
-                columns["event_id"].append(event.event_id)
-                columns["stream_id"].append(event.stream_id)
-                columns["type"].append(event.type)
-                columns["schema_version"].append(event.schema_version)
-                columns["occurred_at"].append(event.occurred_at)
-                columns["actor"].append(event.actor)
-                columns["on_behalf_of"].append(event.on_behalf_of)
-                columns["correlation_id"].append(event.correlation_id)
-                columns["causation_id"].append(event.causation_id)
-                columns["policy"].append(event.policy)
-                columns["clock"].append(event.clock)
-                columns["payload"].append(event.payload)
+                for name in CONTENT_FIELDS:
+                    columns[name].append(getattr(event, name))
                 columns["content_hash"].append(content_hash(event.content_fields()))
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
