@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 
 from deploy.infra import InfraAddresses
 from policy.bundled import bundled_pack_texts
-from tests.conftest import create_database
+from tests.conftest import ARTIFACTS, create_database
 from tests.stack import RunningStack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -152,6 +153,46 @@ async def test_return_resubmit_keeps_every_round(stack: RunningStack) -> None:
     assert [(d["round"], d["decision"]) for d in final["decisions"]] == [(1, "return"), (2, "approve"), (2, "approve")]
     types = await audit_types(stack, created["id"])
     assert types.count("RouteDetermined") == 2 and "RequestReturned" in types and "RequestResubmitted" in types
+
+
+async def test_one_request_returned_resubmitted_escalated_and_approved(stack: RunningStack) -> None:
+    """The whole story in one stream; the stream is kept as an artifact for the record."""
+    created = await submit(stack, STAFF[1], wfh("2025-12-31", "Menyusun laporan akhir tahun"))
+    r = await decide(stack, UNIT_HEAD, created["current_task_id"], "return", "Lampirkan rencana kerja")
+    assert r.status_code == 200 and r.json()["status"] == "RETURNED"
+    async with await stack.as_user(STAFF[1]) as asn:
+        r = await asn.post(
+            f"/api/requests/{created['id']}/resubmit",
+            json={**wfh("2025-12-31", "Menyusun laporan akhir tahun"), "work_plan": "Rekap kinerja 2025"},
+        )
+        assert r.status_code == 200 and r.json()["round"] == 2, r.text
+
+    async def escalated() -> list[dict]:
+        async with await stack.as_user(OPD_HEAD) as opd:
+            return [t for t in (await opd.get("/api/tasks")).json() if t["request_id"] == created["id"]]
+
+    task = (await eventually(escalated))[0]  # the unit head sits on round 2: reminded at 2 s, escalated at 4 s
+    r = await decide(stack, OPD_HEAD, task["task_id"])
+    assert r.status_code == 200 and r.json()["status"] == "APPROVED", r.text
+
+    async with await stack.as_user("199412172016012157") as inspector:
+        r = await inspector.get(f"/api/audit/requests/{created['id']}")
+        assert r.headers["X-Stream-Verified"] == "true"
+        events = r.json()
+    story = [
+        {"version": e["version"], "type": e["type"], "actor": e["actor"], "occurred_at": e["occurred_at"]}
+        | ({"tier": e["payload"]["tier"]} if "tier" in e["payload"] else {})
+        | ({"decision": e["payload"]["decision"]} if "decision" in e["payload"] else {})
+        for e in events
+    ]
+    types = [e["type"] for e in story]
+    assert types[0] == "RequestSubmitted" and types[-1] == "RequestApproved"
+    returned, resubmitted = types.index("RequestReturned"), types.index("RequestResubmitted")
+    reminded, escalation = types.index("TaskReminded"), types.index("TaskEscalated")
+    assert returned < resubmitted < reminded < escalation < len(types) - 1
+    assert [e["version"] for e in story] == list(range(1, len(story) + 1))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "lifecycle-stream.json").write_text(json.dumps(story, indent=1))
 
 
 async def test_cancel_before_the_decision_and_after_approval_releases_the_leave(stack: RunningStack) -> None:
