@@ -24,7 +24,7 @@ from contracts.events import EventEnvelope
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
 from eventstore.projector import ProjectionRunner
-from eventstore.relay import OutboxRelay, events_stream
+from eventstore.relay import CLAIM_CHECK_HEADER, OutboxRelay, events_stream
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from runtime.settings import Settings
@@ -231,6 +231,21 @@ def notification_channels(settings: Settings) -> tuple[EmailChannel | None, Webh
     return email, webhook
 
 
+async def _claimed(
+    events: list[EventEnvelope], items: list[tuple[dict[str, object], NatsMessage]], store: PostgresEventStore
+) -> list[EventEnvelope]:
+    """Events that came as a claim check (too large for one message) are read whole from the store."""
+    out = []
+    for event, (_, msg) in zip(events, items, strict=True):
+        if (msg.headers or {}).get(CLAIM_CHECK_HEADER):
+            stored = await store.read_all(after=event.position - 1, limit=1)
+            if not stored or stored[0].event_id != event.event_id:
+                raise LookupError(f"claim-checked event {event.event_id} is not at position {event.position}")
+            event = stored[0]
+        out.append(event)
+    return out
+
+
 def _consume(
     broker: NatsBroker,
     stream: JStream,
@@ -272,7 +287,7 @@ def _consume(
             while not inbox.empty() and len(items) < 500:
                 items.append(inbox.get_nowait())
             try:
-                events = [EventEnvelope.model_validate(body) for body, _ in items]
+                events = await _claimed([EventEnvelope.model_validate(body) for body, _ in items], items, store)
                 with consumer_span(f"project {runner.name}", links_from(msg.headers for _, msg in items)) as span:
                     if span.is_recording():
                         span.set_attribute("lentur.events", len(events))
@@ -353,7 +368,14 @@ async def run_projector(
         settings.nats_stream_replicas,
     )
     broker = NatsBroker(settings.nats_servers, logger=None)
-    relay = OutboxRelay(dsn, store, broker, stream=stream, prefix=settings.nats_subject_prefix)
+    relay = OutboxRelay(
+        dsn,
+        store,
+        broker,
+        stream=stream,
+        prefix=settings.nats_subject_prefix,
+        max_message_bytes=settings.nats_max_message_bytes,
+    )
     loops = [f for r in runners for f in _consume(broker, stream, settings.nats_subject_prefix, r, store, pool, relay)]
     vault = PersonalDataVault(
         pool, settings.vault_key_secret, previous=[old.get_secret_value() for old in settings.vault_previous_secrets]

@@ -36,8 +36,20 @@ def subject_for(prefix: str, event: EventEnvelope) -> str:
     return f"{prefix}.{category}.{event.type}"
 
 
+CLAIM_CHECK_HEADER = "Lentur-Claim-Check"
+
+
 def message_body(event: EventEnvelope) -> bytes:
     return canonical_json(event.model_dump(mode="json")).encode()
+
+
+def message_for(event: EventEnvelope, max_bytes: int) -> tuple[bytes, dict[str, str]]:
+    """The message body, or for an event too large for one message the envelope without its payload and a
+    header telling consumers to read the event from the store (the store, not the message, is the record)."""
+    body = message_body(event)
+    if len(body) <= max_bytes:
+        return body, {}
+    return message_body(event.model_copy(update={"payload": {}})), {CLAIM_CHECK_HEADER: "store"}
 
 
 class OutboxRelay:
@@ -51,6 +63,7 @@ class OutboxRelay:
         prefix: str,
         batch_size: int = 500,
         name: str = "jetstream",
+        max_message_bytes: int = 512 * 1024,
     ) -> None:
         self.dsn = dsn
         self.store = store
@@ -59,6 +72,7 @@ class OutboxRelay:
         self.prefix = prefix
         self.batch_size = batch_size
         self.name = name
+        self.max_message_bytes = max_message_bytes
         self.published = 0
         self._wake = asyncio.Event()
         self.is_leader = False
@@ -72,6 +86,11 @@ class OutboxRelay:
                 self.is_leader = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
+            except Exception as exc:  # never die quietly: projections would fall back to the slow catch-up
+                log.error("relay_failed", error=repr(exc))
+                self.is_leader = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 5.0)
 
     async def _run_as_leader(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -108,20 +127,22 @@ class OutboxRelay:
                 span.set_attribute("lentur.correlation_ids", sorted({e.correlation_id for e in events})[:20])
             traced = trace_headers()  # the batch's span, so the projector can link to it
             # One connection keeps publish order; JetStream stores them in the order they arrive.
+            messages = [(event, *message_for(event, self.max_message_bytes)) for event in events]
             await asyncio.gather(
                 *(
                     self.broker.publish(
-                        message_body(event),
+                        body,
                         subject_for(self.prefix, event),
                         headers={
                             "Nats-Msg-Id": str(event.event_id),
                             "Lentur-Position": str(event.position),
+                            **extra,
                             **traced,
                         },
                         stream=self.stream.name,
                         timeout=10,
                     )
-                    for event in events
+                    for event, body, extra in messages
                 )
             )
         await conn.execute("UPDATE relay_cursor SET position = $2 WHERE name = $1", self.name, events[-1].position)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     nats_duplicate_window_seconds: int = 3600
     # Copies of the stream kept by a NATS cluster (3 on a three-node cluster; 1 on a single server).
     nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+    # An event whose message would be larger (a whole pemda's DirectoryImported) travels as a claim check:
+    # the envelope without its payload, which consumers read from the store. Keep it under the server's
+    # max_payload (1 MiB by default).
+    nats_max_message_bytes: int = Field(default=512 * 1024, ge=4096)
 
     @property
     def nats_servers(self) -> list[str]:

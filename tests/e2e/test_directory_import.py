@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
+from deploy.bench.workload import bench_directory
 from deploy.infra import InfraAddresses
 from tests.conftest import create_database
 from tests.stack import SAMPLE_DIRECTORY, RunningStack, running_stack
@@ -76,3 +78,32 @@ async def test_changes_become_one_event_and_only_for_the_admins_region(stack: Ru
     async with await stack.as_user("199505042021012163") as staff:
         me = await staff.post("/api/requests", json={"kind": "WFH", "dates": ["2025-12-31"], "reason": "a b c"})
         assert me.json()["requester"]["name"] == "Putri Teguh Ayu"
+
+
+async def test_a_whole_pemda_directory_travels_to_the_read_models_and_the_relay_goes_on(infra: InfraAddresses) -> None:
+    """4,443 people make a DirectoryImported bigger than one NATS message may be (1 MiB): it travels as a claim
+    check, and the relay keeps publishing what follows instead of stalling on it."""
+    big = bench_directory(opds=40)
+    async with running_stack(infra, await create_database(infra), directory=big.csv) as stack:
+        conn = await asyncpg.connect(stack.settings.database_url)
+        try:
+            size = await conn.fetchval(
+                "SELECT octet_length(payload::text) FROM events WHERE type = 'DirectoryImported' ORDER BY position DESC"
+            )
+            assert size > 1024 * 1024
+            requester = big.units[0].staff[0]
+            async with await stack.as_user(requester) as asn:
+                r = await asn.post("/api/requests", json={"kind": "WFH", "dates": ["2025-12-29"], "reason": "Rekap"})
+                assert r.status_code == 201, r.text
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                head = await conn.fetchval("SELECT max(position) FROM events")
+                relayed = await conn.fetchval("SELECT position FROM relay_cursor")
+                if relayed == head:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, f"relay stuck at {relayed} of {head}"
+                await asyncio.sleep(0.2)
+            people = await conn.fetchval("SELECT count(*) FROM rm_people WHERE region = 'kendari'")
+            assert people == big.csv.count("\n") - 1
+        finally:
+            await conn.close()
