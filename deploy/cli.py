@@ -251,7 +251,7 @@ def audit_export(
     to: Annotated[str | None, typer.Option("--to", help="last position, or an ISO time with offset")] = None,
     region: Annotated[str | None, typer.Option(help="show only this region's records in full")] = None,
 ) -> None:
-    """Write a self-contained bundle of the events between --from and --to that `lentur audit verify --bundle` checks offline.
+    """Write a bundle of the events between --from and --to that verifies offline (lentur audit verify --bundle).
 
     --from/--to are positions, dates (whole local days) or times."""
     from datetime import timedelta
