@@ -243,12 +243,18 @@ class AnnualLeaveRule(Rule):
     two_year_total_max: int = Field(default=24, ge=0)
     carry_over_employee_types: frozenset[EmployeeType] = frozenset({EmployeeType.PNS})
     cuti_bersama_deducted: bool = True
+    # Years whose Keppres on ASN cuti bersama says it does not reduce annual leave (2025: Keppres 2/2025).
+    # A later year's decree is a new pack version that adds its year, never a code change.
+    cuti_bersama_exempt_years: frozenset[int] = frozenset()
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> AnnualLeaveRule:
         if not self.entitlement_days <= self.carry_over_total_max <= self.two_year_total_max:
             raise ValueError("harus entitlement_days <= carry_over_total_max <= two_year_total_max")
         return self
+
+    def deducts_cuti_bersama(self, year: int) -> bool:
+        return self.cuti_bersama_deducted and year not in self.cuti_bersama_exempt_years
 
 
 class Leave(Frozen):

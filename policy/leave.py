@@ -40,7 +40,7 @@ def own_unused(
     """Days of `year`'s own right left unused, or None when the record does not cover that year."""
     if year not in used_by_year:
         return None
-    deducted = cuti_bersama_days(year) if rule.cuti_bersama_deducted else 0
+    deducted = cuti_bersama_days(year) if rule.deducts_cuti_bersama(year) else 0
     return max(0, rule.entitlement_days - deducted - max(0, used_by_year[year]))
 
 
@@ -82,7 +82,7 @@ def annual_leave_balance(
         cuti_bersama_days=cuti_bersama_days,
     )
     entitlement = rule.entitlement_days + carried
-    deducted = cuti_bersama_days(year) if rule.cuti_bersama_deducted else 0
+    deducted = cuti_bersama_days(year) if rule.deducts_cuti_bersama(year) else 0
     used = max(0, used_by_year.get(year, 0))
     return AnnualLeaveBalance(
         year=year,

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from contracts.policy_pack import Applicability, PolicyPack, Rule
+from contracts.policy_pack import AnnualLeaveRule, Applicability, PolicyPack, Rule
 from policy.calendar import format_tanggal
 from policy.packs import LoadedPack, PackInvalid, load_pack
 
@@ -190,8 +190,7 @@ def _leave(pack: PolicyPack) -> Table:
         f"penangguhan: {_names(annual.carry_over_employee_types)}",
         f"{annual.entitlement_days} hari; sisa ≤ {annual.carry_over_max_days} "
         f"→ ≤ {annual.carry_over_total_max}; "
-        f"2 tahun → ≤ {annual.two_year_total_max}; cuti bersama "
-        + ("mengurangi" if annual.cuti_bersama_deducted else "tidak mengurangi"),
+        f"2 tahun → ≤ {annual.two_year_total_max}; cuti bersama " + _cuti_bersama_text(annual),
         "-",
         _cite(pack, annual),
     )
@@ -251,3 +250,11 @@ def _other(pack: PolicyPack) -> Table:
     ):
         table.add_row(label, rule.clause, _cite(pack, rule))
     return table
+
+
+def _cuti_bersama_text(annual: AnnualLeaveRule) -> str:
+    if not annual.cuti_bersama_deducted:
+        return "tidak mengurangi"
+    if annual.cuti_bersama_exempt_years:
+        return "mengurangi, kecuali tahun " + ", ".join(str(y) for y in sorted(annual.cuti_bersama_exempt_years))
+    return "mengurangi"

@@ -39,6 +39,16 @@ def test_cuti_bersama_is_taken_from_the_year() -> None:
     assert (balance.cuti_bersama, balance.used, balance.available) == (8, 2, 2)
 
 
+def test_an_exempt_year_keeps_its_cuti_bersama_out_of_annual_leave_and_only_that_year() -> None:
+    # the bundled packs: cuti bersama reduces annual leave (PP 11/2017) except in 2025 (Keppres 2/2025)
+    rule = RULE.model_copy(update={"cuti_bersama_exempt_years": frozenset({2025})})
+    exempt = annual_leave_balance(2025, employee_type=PNS, used_by_year={2025: 3}, rule=rule)
+    assert (exempt.cuti_bersama, exempt.available) == (0, 9)
+    following = annual_leave_balance(2026, employee_type=PNS, used_by_year={2025: 3, 2026: 0}, rule=rule)
+    # 2026 loses its 8 weekday cuti bersama; the 9 days 2025 left carry over up to 6
+    assert (following.cuti_bersama, following.carried_over, following.available) == (8, 6, 10)
+
+
 def test_unused_days_carry_over_up_to_six() -> None:
     used = {2025: 3}  # 9 unused, at most 6 carry
     balance = annual_leave_balance(2026, employee_type=PNS, used_by_year=used, rule=NO_CB)

@@ -143,7 +143,7 @@ def test_wrong_value_names_its_line_and_field() -> None:
 
 
 def test_unknown_key_is_refused_at_its_line() -> None:
-    text = BASELINE_TEXT.replace("    cuti_bersama_deducted: false", "    cuti_bersama_deducted: false\n    bonus: 3")
+    text = BASELINE_TEXT.replace("    cuti_bersama_deducted: true", "    cuti_bersama_deducted: true\n    bonus: 3")
     refused = _refusal(text)
     assert refused.line == _line_of(text, "bonus: 3")
     assert "tidak dikenal" in refused.reason
