@@ -30,6 +30,8 @@ from deploy.up import Supervisor, UpOptions
 
 QUICK = {
     "path": [(1, 10), (20, 60), (100, 100)],
+    "three_tier": 10,
+    "opds": 10,  # 1,000 staff: 3,000 WFH slots over the window
     "append_concurrency": [1, 8, 32],
     "append_seconds": 1.5,
     "sizes": [10_000, 50_000],
@@ -38,6 +40,8 @@ QUICK = {
 }
 FULL = {
     "path": [(1, 40), (20, 400), (100, 600)],
+    "three_tier": 40,
+    "opds": 40,  # 4,000 staff: 12,000 WFH slots, enough for the paths and 10,000 pending
     "append_concurrency": [1, 8, 32],
     "append_seconds": 5.0,
     "sizes": [10_000, 100_000, 1_000_000],
@@ -116,7 +120,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    directory = bench_directory()
+    directory = bench_directory(opds=mode["opds"])
     full = FullPath(info["http_url"], directory)
     bare = BareCeiling(info["temporal_address"])
     bare.start()
@@ -139,6 +143,8 @@ async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console)
                 "full_vs_bare_throughput": round(measured["throughput_per_s"] / ceiling["throughput_per_s"], 3),
             }
         result["workflow_vs_full_path"] = paths
+        console.log("cuti tahunan melalui tiga tingkat (kepala unit → kepala OPD → PPK), konkurensi 1")
+        result["three_tier_leave"] = await full.run(1, mode["three_tier"], three_tier=True)
     finally:
         await probe.stop()
         bare.stop()
@@ -181,6 +187,14 @@ def render(console: Console, result: dict[str, Any]) -> None:
             str(full["decision_to_visible"].get("p99_ms")),
         )
     console.print(table)
+    leave = result["scenarios"].get("three_tier_leave")
+    if leave:
+        t = leave["submit_to_approved"]
+        console.print(
+            f"Cuti tahunan tiga tingkat, konkurensi 1: {leave['completed']}/{leave['iterations']} disetujui, "
+            f"pengajuan → disetujui p50 {t.get('p50_ms')} ms, p99 {t.get('p99_ms')} ms, "
+            f"keputusan p99 {leave['decision_to_visible'].get('p99_ms')} ms"
+        )
     append = Table(title="Append satu peristiwa per transaksi")
     for column in ("konkurensi", "insert mentah/s", "Lentur/s", "eventsourcing/s", "Lentur/mentah", "Lentur/es"):
         append.add_column(column, justify="right")
@@ -248,7 +262,7 @@ def run_bench(*, quick: bool, json_path: Path | None, plot_path: Path | None, co
     mode = QUICK if quick else FULL
     state_dir = Path(tempfile.mkdtemp(prefix="lentur-bench-")) / ".lentur"
     directory_file = state_dir.parent / "bench-directory.csv"
-    directory_file.write_text(bench_directory().csv)
+    directory_file.write_text(bench_directory(opds=mode["opds"]).csv)
     supervisor = Supervisor(UpOptions(state_dir=state_dir, demo=True, directory=directory_file), console=console)
     started = time.perf_counter()
     try:

@@ -25,9 +25,11 @@ from deploy.bench.bare import BareApproval
 from deploy.bench.workload import (
     EVENTS_PER_REQUEST,
     HISTORY_START,
+    LEAVE_DAYS,
     WINDOW_DAYS,
     BenchDirectory,
     directory_unit,
+    leave_body,
     request_history,
     wfh_body,
 )
@@ -82,9 +84,10 @@ class FullPath:
     directory: BenchDirectory
     tokens: dict[str, str] = field(default_factory=dict)
     _slots: Iterator[tuple[str, str, str, str]] | None = None
+    _leave_slots: Iterator[tuple[str, str, str, str]] | None = None
 
-    def slots(self) -> Iterator[tuple[str, str, str, str]]:
-        for day in WINDOW_DAYS:
+    def slots(self, days: list[str] = WINDOW_DAYS) -> Iterator[tuple[str, str, str, str]]:
+        for day in days:
             for requester, head, opd_head in self.directory.requesters():
                 yield requester, head, opd_head, day
 
@@ -93,6 +96,11 @@ class FullPath:
             self._slots = self.slots()
         return next(self._slots)
 
+    def next_leave_slot(self) -> tuple[str, str, str, str]:
+        if self._leave_slots is None:
+            self._leave_slots = self.slots(LEAVE_DAYS)
+        return next(self._leave_slots)
+
     async def token(self, http: httpx.AsyncClient, nip: str) -> str:
         if nip not in self.tokens:
             r = await http.post("/api/dev/token", json={"nip": nip})
@@ -100,27 +108,32 @@ class FullPath:
             self.tokens[nip] = r.json()["access_token"]
         return self.tokens[nip]
 
-    async def run(self, concurrency: int, iterations: int, lag: LagProbe | None = None) -> dict[str, Any]:
+    async def run(
+        self, concurrency: int, iterations: int, lag: LagProbe | None = None, *, three_tier: bool = False
+    ) -> dict[str, Any]:
+        """Submit and approve `iterations` requests, `concurrency` at a time: WFH through two tiers, or with
+        `three_tier` annual leave through unit head, OPD head and the PPK."""
         totals: list[float] = []
         decisions: list[float] = []
         failures: list[str] = []
         limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=60, limits=limits) as http:
-            slots = [self.next_slot() for _ in range(iterations)]
-            for nip in {n for s in slots for n in s[:3]}:
+            slots = [self.next_leave_slot() if three_tier else self.next_slot() for _ in range(iterations)]
+            for nip in {n for s in slots for n in s[:3]} | {self.directory.ppk}:
                 await self.token(http, nip)
+            body = leave_body if three_tier else wfh_body
 
             async def one(i: int) -> None:
                 requester, head, opd_head, day = slots[i]
                 started = time.perf_counter()
                 r = await http.post(
-                    "/api/requests", json=wfh_body(day), headers={"Authorization": f"Bearer {self.tokens[requester]}"}
+                    "/api/requests", json=body(day), headers={"Authorization": f"Bearer {self.tokens[requester]}"}
                 )
                 if r.status_code != 201:
                     failures.append(f"submit {r.status_code}: {r.text[:200]}")
                     return
                 task_id = r.json()["current_task_id"]
-                for approver in (head, opd_head):
+                for approver in (head, opd_head, self.directory.ppk) if three_tier else (head, opd_head):
                     t = time.perf_counter()
                     d = await http.post(
                         f"/api/tasks/{task_id}/decision",

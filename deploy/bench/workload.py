@@ -24,6 +24,8 @@ from eventstore.store import AppendUnit, NewEvent
 
 HEADER = "nip,name,employee_type,region,opd_code,opd_name,opd_class,unit_code,unit_name,roles,acting_for"
 WINDOW_DAYS = ["2025-12-29", "2025-12-30", "2025-12-31"]
+# Working days after the window: annual leave in Kendari goes unit head → OPD head → Wali Kota (PPK).
+LEAVE_DAYS = ["2026-01-05", "2026-01-06", "2026-01-07"]
 REGION = "kendari"
 
 
@@ -84,6 +86,10 @@ def bench_directory(opds: int = 10, units_per_opd: int = 10, staff_per_unit: int
                 rows.append(f"{person},Staf {unit}-{s},PNS,{REGION},{opd},Dinas {o},support,{unit},Bidang {u},,")
             units.append(BenchUnit(head=head, opd_head=opd_head, staff=tuple(staff)))
     return BenchDirectory(csv="\n".join(rows) + "\n", units=tuple(units), ppk=ppk)
+
+
+def leave_body(day: str) -> dict[str, object]:
+    return {"kind": "CUTI_TAHUNAN", "dates": [day], "reason": "Urusan keluarga"}
 
 
 def wfh_body(day: str) -> dict[str, object]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+import asyncpg
 import pytest
 
 from deploy.infra import InfraAddresses
 from policy.bundled import bundled_pack_texts
-from tests.conftest import create_database
+from tests.conftest import ARTIFACTS, create_database
 from tests.stack import RunningStack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -175,6 +177,31 @@ async def test_a_day_of_duties(stack: RunningStack) -> None:
         events = (await inspector.get(f"/api/audit/requests/{kendari['id']}")).json()
         assert events[-1]["type"] == "RequestApproved"
         assert (await inspector.get("/api/audit/verify")).json()["ok"] is True
+    await keep_the_day(stack, {"luwu-utara": luwu["id"], "kendari": kendari["id"]})
+
+
+async def keep_the_day(stack: RunningStack, requests: dict[str, str]) -> None:
+    """The duty streams of 30 Dec, one per region, as an artifact for the record."""
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        day: dict[str, list[dict]] = {}
+        for region, request_id in requests.items():
+            rows = await conn.fetch(
+                "SELECT version, type, actor, occurred_at, payload FROM events WHERE stream_id = $1 ORDER BY version",
+                f"compliance-request-{request_id}",
+            )
+            day[region] = [
+                {"version": r["version"], "type": r["type"], "actor": r["actor"], "occurred_at": r["occurred_at"]}
+                | {k: v for k, v in json.loads(r["payload"]).items() if k in ("label", "kind", "late", "comment")}
+                for r in rows
+            ]
+    finally:
+        await conn.close()
+    luwu_types = [e["type"] for e in day["luwu-utara"]]
+    assert luwu_types[0] == "DutiesScheduled" and "CheckInRecorded" in luwu_types and "ComplianceMissed" in luwu_types
+    assert "ActivityReportSubmitted" in [e["type"] for e in day["kendari"]]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "compliance-day-stream.json").write_text(json.dumps(day, indent=1, default=str))
 
 
 async def test_pesisir_barat_duties_are_scheduled_in_wib_when_the_first_day_starts(stack: RunningStack) -> None:

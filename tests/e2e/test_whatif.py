@@ -24,7 +24,7 @@ from runtime.settings import Settings
 from services.whatif.commands import CommandFailed, report_bytes, simulate_command
 from services.whatif.service import SimulationSpec, simulate
 from services.whatif.simulator import Judged, Period
-from tests.conftest import create_database
+from tests.conftest import ARTIFACTS, create_database
 from tests.stack import SAMPLE_DIRECTORY, RunningStack, running_stack
 from tests.whatif_drafts import bitung_quarter_cap, kendari_without_ppk_for_annual_leave
 
@@ -169,6 +169,8 @@ async def test_bitung_quarter_cap_shows_exactly_the_approvals_above_it(stack: Ru
     assert out.read_bytes().rstrip(b"\n") == r.content == report_bytes(cli_report)
     shown = console.export_text()
     assert "Permohonan yang berubah" in shown and "unit_cap_reached" in shown
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "whatif-simulation.txt").write_text(shown, encoding="utf-8")
 
 
 async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
