@@ -318,6 +318,19 @@ def test_leave_rules_from_the_nip() -> None:
     assert long_service.allowed
 
 
+def test_annual_leave_before_a_year_of_service_is_refused_with_the_tmt() -> None:
+    veteran = directory().get(KENDARI_SUPPORT)
+    assert veteran is not None
+    newcomer = veteran.model_copy(update={"nip": "199801012025031001", "name": "Pegawai Baru"})  # TMT 03/2025
+    index = DirectoryIndex([*people(), newcomer])
+    refused = judge(newcomer.nip, "CUTI_TAHUNAN", [J5], index=index, usage=UsageSnapshot(annual_leave_used={2026: 0}))
+    assert refused.refusal is not None and refused.refusal.code == "service_too_short"
+    assert "TMT 03/2025" in refused.refusal.message and "paling sedikit 1 tahun" in refused.refusal.message
+    assert {c.rule_id for c in refused.refusal.citations} == {"kendari.cuti-tahunan"}
+    year_on = judge(newcomer.nip, "CUTI_TAHUNAN", [date(2026, 3, 2)], index=index, today=date(2026, 2, 2))
+    assert year_on.allowed
+
+
 def test_obligations_carry_the_duty_details() -> None:
     luwu = judge(LUWU_DIRECT, "WFA", [D29, D30], location=HOME)
     (checkin,) = luwu.obligations

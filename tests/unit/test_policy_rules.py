@@ -275,6 +275,7 @@ CASES: list[Case] = [
         (D29,),
         "allowed",
     ),
+    Case("kutai-timur", "kutai-timur.informasi-perubahan-layanan", (KUTIM_SE,), KUTIM_STAFF, "WFH", (D29,), "allowed"),
     Case("kutai-timur", "kutai-timur.layanan-bergilir", (KUTIM_SE,), KUTIM_VITAL, "WFH", (D29,), "allowed"),
     Case(
         "kutai-timur",
