@@ -11,6 +11,9 @@ from contracts.policy_pack import StaffingMinimum
 
 STATUSES = ("WFO", "WFH", "WFA", "CUTI")
 STATUS_LABELS = {"WFO": "Di kantor (WFO)", "WFH": "WFH", "WFA": "WFA", "CUTI": "Cuti"}
+# The public board breaks down only units of at least this many people: in a smaller unit a count says where
+# an identifiable person works that day (in a unit of one, exactly who). Smaller units show their size only.
+PUBLIC_MIN_GROUP = 5
 
 
 def unit_staffed(minimum: StaffingMinimum | None, unit_size: int, away: int) -> bool | None:
@@ -34,6 +37,7 @@ class UnitDay:
     people: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in STATUSES})
     staffed: bool | None = None
     missed_duties: int = 0
+    suppressed: bool = False
 
     @property
     def away(self) -> int:
@@ -58,6 +62,10 @@ class OpdDay:
     @property
     def understaffed(self) -> list[UnitDay]:
         return [u for u in self.units if u.staffed is False]
+
+    @property
+    def suppressed(self) -> int:
+        return sum(1 for u in self.units if u.suppressed)
 
 
 def _status_of(kind: str) -> str:
@@ -90,6 +98,30 @@ def board_for_day(
             unit.staffed = unit_staffed(minimum_for(opd.opd_class), unit.size, unit.away)
             unit.missed_duties = (missed or {}).get(unit.unit_code, 0)
     return sorted(opds.values(), key=lambda o: o.opd_name)
+
+
+def public_view(opds: Iterable[OpdDay], min_group: int = PUBLIC_MIN_GROUP) -> list[OpdDay]:
+    """What the public board may show: no names anywhere, and no breakdown (nor staffing verdict) of a unit
+    smaller than `min_group`. Its counts are dropped, not just hidden, so OPD totals and the chart (sums over
+    the units) cannot be differenced back to it."""
+    shown = []
+    for opd in opds:
+        units = []
+        for u in opd.units:
+            small = u.size < min_group
+            units.append(
+                UnitDay(
+                    u.unit_code,
+                    u.unit_name,
+                    size=u.size,
+                    counts=dict.fromkeys(STATUSES, 0) if small else dict(u.counts),
+                    people={s: [] for s in STATUSES},
+                    staffed=None if small else u.staffed,
+                    suppressed=small,
+                )
+            )
+        shown.append(OpdDay(opd.opd_code, opd.opd_name, opd.opd_class, units))
+    return shown
 
 
 def chart_data(opds: Iterable[OpdDay]) -> dict[str, Any]:

@@ -309,6 +309,14 @@ async def test_the_public_board_counts_people_but_never_names_them(stack: Runnin
         assert "Joko Wulan" in inside
     finally:
         await signed_in.aclose()
+    requester = await portal_client(stack, U2_STAFF)
+    try:
+        # approved on 22 Dec for the 30th: the duties are not scheduled yet, but the requester already sees them
+        page = (await requester.get(f"/pengajuan/{created['id']}")).text
+        assert "Jadwalnya dibuat ketika hari pertama yang disetujui dimulai (Selasa, 30 Desember 2025)" in page
+        assert "Laporan kegiatan harian, paling lambat pukul 23:59 WITA" in page
+    finally:
+        await requester.aclose()
     async with stack.client() as public:
         r = await public.get("/papan/publik?wilayah=kendari&tanggal=2025-12-30&opd=DISHUB")
         assert r.status_code == 200
@@ -319,6 +327,9 @@ async def test_the_public_board_counts_people_but_never_names_them(stack: Runnin
         assert row and row.groups() == ("5", "4", "0", "1")  # DISHUB-U2: 5 people, 4 in office, 1 WFA
         whole = await public.get("/papan/publik?wilayah=kendari&tanggal=2025-12-30")
         assert "Diskominfo" in whole.text
+        # the Wali Kota is a unit of one: the public sees the unit's size, never where its one person is
+        head = re.search(r"<th scope=\"row\">Kepala Daerah</th>\s*<td>1</td>\s*<td[^>]*>([^<]*)</td>", whole.text)
+        assert head and head.group(1).startswith("tidak dirinci")
         people = [line.split(",") for line in SAMPLE_DIRECTORY.read_text().splitlines()[1:]]
         for page in (r.text, whole.text):
             leaked = [p[1] for p in people if p[1] in page] + [p[0] for p in people if p[0] in page]

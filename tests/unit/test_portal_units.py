@@ -22,7 +22,7 @@ from policy.packs import PackSet
 from runtime.clock import Clock
 from runtime.settings import Settings
 from services.auth import TokenService
-from services.portal.board import board_for_day, unit_staffed
+from services.portal.board import board_for_day, chart_data, public_view, unit_staffed
 from services.portal.forms import parse_request_form
 from services.portal.identity import DevIdentityProvider, UnconfiguredProvider, identity_provider
 from services.portal.options import form_options
@@ -175,6 +175,29 @@ def test_a_unit_is_flagged_when_fewer_are_on_site_than_its_pack_expects() -> Non
     assert u1.people["CUTI"] == ["P2"]
     assert [u.unit_code for u in opd.understaffed] == ["U1"]
     assert opd.totals["WFO"] == 2
+
+
+def test_the_public_board_never_breaks_down_a_unit_small_enough_to_point_at_someone() -> None:
+    def person(nip: str, unit: str) -> dict[str, str]:
+        return {"nip": nip, "name": f"Nama {nip}", "opd_code": "DPM", "opd_name": "DPMPTSP", "opd_class": "vital"} | {
+            "unit_code": unit,
+            "unit_name": unit,
+        }
+
+    people = [person(str(i), "BESAR") for i in range(6)] + [person("9", "KEPALA")]
+    away = [{"nip": "0", "kind": "WFH"}, {"nip": "9", "kind": "WFA"}]
+    one = StaffingMinimum(id="x.one", basis=("se",), clause="satu", opd_class="vital", min_on_site_headcount=1)
+    (inside,) = board_for_day(people, away, lambda _: one)
+    assert inside.units[1].staffed is False  # the head is away: the internal board says so
+    (public,) = public_view([inside])
+    big, head = public.units
+    assert not big.suppressed and big.counts == {"WFO": 5, "WFH": 1, "WFA": 0, "CUTI": 0} and big.staffed is True
+    assert head.suppressed and head.size == 1 and head.staffed is None and sum(head.counts.values()) == 0
+    # totals and the chart are sums over what is shown, so nothing can be subtracted back to the head
+    assert public.totals == {"WFO": 5, "WFH": 1, "WFA": 0, "CUTI": 0} and public.understaffed == []
+    assert [series["data"] for series in chart_data([public])["series"]] == [[5], [1], [0], [0]]
+    assert all(not names for u in public.units for names in u.people.values())
+    assert inside.units[1].counts["WFA"] == 1  # the internal board is untouched
 
 
 async def test_only_dev_settings_offer_the_nip_picker() -> None:

@@ -15,7 +15,15 @@ from policy.evaluator import staffing_minimum_for, window_days
 from policy.packs import LoadedPack
 from services.container import Container
 from services.deps import ContainerDep
-from services.portal.board import STATUS_LABELS, STATUSES, OpdDay, board_for_day, chart_data
+from services.portal.board import (
+    PUBLIC_MIN_GROUP,
+    STATUS_LABELS,
+    STATUSES,
+    OpdDay,
+    board_for_day,
+    chart_data,
+    public_view,
+)
 from services.portal.options import region_zone
 from services.portal.queries import away_on, missed_duties_on, people_of_region, regions
 from services.portal.web import PageProblem, ViewerDep, render
@@ -96,11 +104,9 @@ async def public_board(
     if region is None:
         return await render(request, "board_public_index.html", {"regions": known})
     day = await _pick_day(c, region, tanggal)
-    everything = await _board(c, region, day)
+    everything = public_view(await _board(c, region, day))  # names never reach the template
     board = [o for o in everything if o.opd_code == opd] if opd else everything
-    for o in everything:
-        for u in o.units:
-            u.people = {}  # the public variant never carries names, not even into the template
     context = _context(board, everything, day, opd, await _pack(c, region))
     zone = await region_zone(c, region)
-    return await render(request, "board.html", {**context, "public": True, "region": region}, zone=zone)
+    context.update(public=True, region=region, public_min_group=PUBLIC_MIN_GROUP)
+    return await render(request, "board.html", context, zone=zone)
