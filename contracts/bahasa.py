@@ -21,6 +21,32 @@ MONTH_NAMES = (
 )
 
 
+# The countries the request form offers (Indonesia first), by ISO 3166 code, named as Indonesian text names them.
+COUNTRY_NAMES = {
+    "ID": "Indonesia",
+    "MY": "Malaysia",
+    "SG": "Singapura",
+    "BN": "Brunei Darussalam",
+    "TL": "Timor-Leste",
+    "TH": "Thailand",
+    "PH": "Filipina",
+    "VN": "Vietnam",
+    "AU": "Australia",
+    "JP": "Jepang",
+    "KR": "Korea Selatan",
+    "CN": "Tiongkok",
+    "SA": "Arab Saudi",
+    "NL": "Belanda",
+    "GB": "Inggris",
+    "US": "Amerika Serikat",
+}
+
+
+def country_name(code: str | None) -> str:
+    """'Malaysia' for 'MY'; a code we do not name stays as it is."""
+    return COUNTRY_NAMES.get(code or "", code or "")
+
+
 def long_date(day: date) -> str:
     """'26 Desember 2025'."""
     return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from contracts.bahasa import country_name
 from services.documents.bahasa import ROMAN_MONTHS, period_text
 from services.documents.regions import RegionDisplay
 
@@ -21,23 +22,6 @@ EMPLOYEE_WORDS = {
     "PNS": "Pegawai Negeri Sipil",
     "PPPK": "Pegawai Pemerintah dengan Perjanjian Kerja",
     "PPPK_PW": "Pegawai Pemerintah dengan Perjanjian Kerja Paruh Waktu",
-}
-COUNTRIES = {
-    "MY": "Malaysia",
-    "SG": "Singapura",
-    "BN": "Brunei Darussalam",
-    "TH": "Thailand",
-    "PH": "Filipina",
-    "VN": "Vietnam",
-    "TL": "Timor-Leste",
-    "AU": "Australia",
-    "JP": "Jepang",
-    "KR": "Korea Selatan",
-    "CN": "Tiongkok",
-    "SA": "Arab Saudi",
-    "NL": "Belanda",
-    "US": "Amerika Serikat",
-    "GB": "Inggris",
 }
 _UNITS = ("", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh", "sebelas")
 
@@ -167,7 +151,7 @@ class Letter:
 
     def period(self) -> str:
         if self.kind == WFA_ABROAD:
-            place = COUNTRIES.get(self.country or "", self.country or "luar negeri")
+            place = country_name(self.country) or "luar negeri"
             days = len(self.dates)
             return (
                 f"di {place} selama {days} ({terbilang(days)}) hari kerja, {period_text(self.dates)}, dengan ketentuan:"

@@ -10,26 +10,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.api import SubmitRequestIn
+from contracts.bahasa import COUNTRY_NAMES
 from services.portal.options import FormOptions, KindOption
 
 MAX_DAYS = 92
-COUNTRIES = (
-    ("ID", "Indonesia"),
-    ("MY", "Malaysia"),
-    ("SG", "Singapura"),
-    ("BN", "Brunei Darussalam"),
-    ("TL", "Timor-Leste"),
-    ("TH", "Thailand"),
-    ("PH", "Filipina"),
-    ("VN", "Vietnam"),
-    ("AU", "Australia"),
-    ("JP", "Jepang"),
-    ("KR", "Korea Selatan"),
-    ("CN", "Tiongkok"),
-    ("SA", "Arab Saudi"),
-    ("NL", "Belanda"),
-    ("US", "Amerika Serikat"),
-)
+COUNTRIES = tuple(COUNTRY_NAMES.items())
 COUNTRY_CODES = {code for code, _ in COUNTRIES}
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from contracts.bahasa import country_name
 from contracts.events import EventEnvelope
 from services.portal import labels
 
@@ -50,7 +51,7 @@ def _details(e: EventEnvelope, names: Mapping[str, str]) -> list[str]:
             out.append(labels.kind_label(str(p.get("kind"))))
         out.append("Tanggal: " + ", ".join(labels.short_date(str(d)) for d in p.get("dates", [])))
         if p.get("country") and p["country"] != "ID":
-            out.append(f"Luar negeri ({p['country']})")
+            out.append(f"Luar negeri ({country_name(p['country'])})")
         return out
     if e.type == "RouteDetermined":
         steps = [labels.TIER_LABELS.get(s["tier"], s["tier"]) for s in p.get("route", [])]

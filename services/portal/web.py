@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from contracts.bahasa import MONTH_NAMES, day_and_date
+from contracts.bahasa import MONTH_NAMES, country_name, day_and_date
 from contracts.common import Role
 from contracts.zones import zone_label
 from services.auth import Principal
@@ -106,6 +106,7 @@ def templates() -> Jinja2Templates:
     env.filters["decision"] = lambda s: labels.DECISION_LABELS.get(str(s), str(s))
     env.filters["event"] = lambda s: labels.EVENT_LABELS.get(s, s)
     env.filters["region"] = labels.region_label
+    env.filters["country"] = country_name
     env.filters["employee_type"] = lambda s: labels.EMPLOYEE_TYPE_LABELS.get(s, s)
     env.filters["opd_class"] = lambda s: labels.OPD_CLASS_LABELS.get(s, s)
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
