@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from contracts.api import SubmitRequestIn
 from contracts.common import PolicyRef
@@ -14,11 +15,16 @@ from services.problems import Problem
 
 
 async def judge(
-    c: Container, person: Person, body: SubmitRequestIn, pinned: dict[str, Any] | None = None
+    c: Container,
+    person: Person,
+    body: SubmitRequestIn,
+    pinned: dict[str, Any] | None = None,
+    resubmitting: UUID | None = None,
 ) -> Evaluation:
-    """Evaluate a draft; `pinned` keeps a resubmitted request under the pack it was first judged by."""
+    """Evaluate a draft; a resubmitted request stays under the pack it was first judged by (`pinned`) and its
+    own earlier version does not count against it (`resubmitting`)."""
     directory = await c.reads.directory()
-    usage = await c.reads.usage_for(person, list(body.dates))
+    usage = await c.reads.usage_for(person, list(body.dates), excluding=resubmitting)
     draft = RequestDraft(
         kind=body.kind, dates=body.dates, location=body.location, reason=body.reason, work_plan=body.work_plan
     )

@@ -171,7 +171,9 @@ class ReadModels:
 
     # -- usage for the evaluator ------------------------------------------------------------------------
 
-    async def usage_for(self, person: Person, days: list[date]) -> UsageSnapshot:
+    async def usage_for(self, person: Person, days: list[date], excluding: UUID | None = None) -> UsageSnapshot:
+        """Usage the evaluator compares against; `excluding` leaves out a request being resubmitted, so its
+        own earlier days and leave reservation do not count against its new version."""
         unit_rows = await self.pool.fetch(
             "SELECT day, count(*) AS n FROM rm_unit_day WHERE region = $1 AND unit_code = $2 "
             "AND day = ANY($3::date[]) AND kind IN ('WFH', 'WFA') GROUP BY day",
@@ -181,8 +183,10 @@ class ReadModels:
         )
         own = await self.pool.fetch(
             "SELECT kind, dates, status FROM rm_requests "
-            "WHERE requester_nip = $1 AND status IN ('APPROVED', 'PENDING', 'RETURNED')",
+            "WHERE requester_nip = $1 AND status IN ('APPROVED', 'PENDING', 'RETURNED') "
+            "AND request_id IS DISTINCT FROM $2",
             person.nip,
+            excluding,
         )
         approved: dict[date, RequestKind] = {}
         pending_flex: set[date] = set()
@@ -193,7 +197,10 @@ class ReadModels:
                 elif r["kind"] in ("WFH", "WFA"):
                     pending_flex.add(d)
         leave = await self.pool.fetch(
-            "SELECT year, sum(days) AS days FROM rm_leave WHERE nip = $1 GROUP BY year", person.nip
+            "SELECT year, sum(days) AS days FROM rm_leave WHERE nip = $1 AND request_id IS DISTINCT FROM $2 "
+            "GROUP BY year",
+            person.nip,
+            excluding,
         )
         return UsageSnapshot(
             unit_flexible_by_date={r["day"]: int(r["n"]) for r in unit_rows},

@@ -206,7 +206,7 @@ async def resubmit_request(
             "not_returned",
             f"Hanya pengajuan yang dikembalikan yang dapat diajukan ulang (status {row['status']}).",
         )
-    evaluation = await judge(c, principal.person, body, pinned=row["policy"])
+    evaluation = await judge(c, principal.person, body, pinned=row["policy"], resubmitting=request_id)
     if not evaluation.allowed:
         raise refusal_problem(evaluation)
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id))

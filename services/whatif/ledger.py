@@ -107,7 +107,10 @@ class UsageLedger:
 
     # -- what the evaluator is told -----------------------------------------------------------------------
 
-    def usage(self, *, nip: str, region: str, unit_code: str, dates: tuple[date, ...]) -> UsageSnapshot:
+    def usage(
+        self, *, nip: str, region: str, unit_code: str, dates: tuple[date, ...], excluding: str | None = None
+    ) -> UsageSnapshot:
+        """As `ReadModels.usage_for`: `excluding` leaves out the request being resubmitted."""
         unit: dict[date, int] = {}
         for day in set(dates):
             holders = self.unit_days.get((region, unit_code, day))
@@ -118,14 +121,17 @@ class UsageLedger:
         approved: dict[date, RequestKind] = {}
         pending: set[date] = set()
         for row in self.by_nip.get(nip, ()):
+            if row.request_id == excluding:
+                continue
             if row.status == "APPROVED":
                 for day in row.dates:
                     approved[day] = row.kind
             elif row.status in OPEN and row.kind in FLEXIBLE:
                 pending.update(row.dates)
         used: dict[int, int] = {}
-        for (year, _), days in self.leave.get(nip, {}).items():
-            used[year] = used.get(year, 0) + days
+        for (year, rid), days in self.leave.get(nip, {}).items():
+            if rid != excluding:
+                used[year] = used.get(year, 0) + days
         if not (unit or approved or pending or used):
             return NOTHING_USED
         return UsageSnapshot(

@@ -230,7 +230,13 @@ class Simulation:
         self, t: Tracked, person: Person, request: RequestDraft, event: LogEvent, pinned: PolicyRef | None
     ) -> Judged | None:
         """Judge as the live service did, from the recorded world; compared with the next RouteDetermined."""
-        usage = self.real.usage(nip=t.nip, region=person.region, unit_code=person.unit_code, dates=tuple(request.dates))
+        usage = self.real.usage(
+            nip=t.nip,
+            region=person.region,
+            unit_code=person.unit_code,
+            dates=tuple(request.dates),
+            excluding=None if pinned is None else t.request_id,
+        )
         stage: Stage = "submit" if pinned is None else "resubmit"
         try:
             evaluation = evaluate(
@@ -365,7 +371,9 @@ class Simulation:
         round_: int,
         then: Judged | None,
     ) -> None:
-        usage = self.world.usage(nip=t.nip, region=person.region, unit_code=person.unit_code, dates=dates)
+        usage = self.world.usage(
+            nip=t.nip, region=person.region, unit_code=person.unit_code, dates=dates, excluding=t.request_id
+        )
         if then is not None and self._reusable(then, usage, person.region, t.draft_pin):
             evaluation = then.evaluation
         else:

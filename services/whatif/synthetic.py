@@ -263,8 +263,11 @@ class SeasonWriter:
         country: str | None,
         at: datetime,
         pinned: Any = None,
+        resubmitting: str | None = None,
     ) -> Evaluation:
-        usage = self.ledger.usage(nip=person.nip, region=person.region, unit_code=person.unit_code, dates=tuple(dates))
+        usage = self.ledger.usage(
+            nip=person.nip, region=person.region, unit_code=person.unit_code, dates=tuple(dates), excluding=resubmitting
+        )
         location = Location(text="lokasi", country=country) if country else None
         return evaluate(
             packs=self.packs,
@@ -521,7 +524,9 @@ class SeasonWriter:
             moved = [d + timedelta(days=1) for d in r.dates]
             if all(is_working_day(d) for d in moved):
                 dates = moved
-        evaluation = self._judge(r.person, r.kind, dates, r.country, at, pinned=r.evaluation.policy)
+        evaluation = self._judge(
+            r.person, r.kind, dates, r.country, at, pinned=r.evaluation.policy, resubmitting=str(r.request_id)
+        )
         if not evaluation.allowed:
             return  # refused resubmission: the request stays returned and will expire
         new_leave = self._leave_claims(r, evaluation)
