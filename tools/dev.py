@@ -73,7 +73,7 @@ def demo(extra_args: list[str]) -> None:
 
 
 def test(extra_args: list[str]) -> None:
-    ensure_venv("test")
+    ensure_venv("test,bench")
     ensure_system_packages()
     run(BIN / "ruff", "check", ".")
     run(BIN / "mypy", "contracts", "policy", "eventstore", "runtime")
