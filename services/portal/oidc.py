@@ -297,9 +297,10 @@ class OidcClient:
             "code_verifier": verifier,
         }
         headers = {"Accept": "application/json"}
-        secret = self.settings.oidc_client_secret.get_secret_value() if self.settings.oidc_client_secret else None
+        # unset or empty: a public client
+        secret = self.settings.oidc_client_secret.get_secret_value() if self.settings.oidc_client_secret else ""
         methods = doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
-        if secret is None:
+        if not secret:
             data["client_id"] = self.client_id  # a public client: PKCE is its proof
         elif "client_secret_basic" in methods:
             # RFC 6749 §2.3.1: id and secret are form-encoded before they go into the Basic header

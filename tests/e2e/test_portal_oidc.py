@@ -4,16 +4,22 @@ that follows every redirect by hand, so each hop (portal → provider → callba
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import structlog
 import werkzeug.serving
 from oidc_provider_mock import User
 from oidc_provider_mock import app as oidc_provider_app
@@ -40,11 +46,24 @@ USERS = (
 )
 
 
+TOKEN_REQUESTS: list[str] = []  # how the portal authenticated at the token endpoint, request by request
+
+
 @contextmanager
 def openid_provider() -> Iterator[str]:
     """A real OpenID provider on a free loopback port; yields its issuer URL."""
     app = oidc_provider_app(user_claims=USERS, require_nonce=True)
-    server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
+
+    def watching_client_auth(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/oauth2/token":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            form = parse_qs(body.decode())
+            basic = str(environ.get("HTTP_AUTHORIZATION", "")).startswith("Basic ")
+            TOKEN_REQUESTS.append("basic" if basic else "post" if "client_secret" in form else "none")
+        return app(environ, start_response)
+
+    server = werkzeug.serving.make_server("127.0.0.1", 0, watching_client_auth, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
@@ -132,6 +151,7 @@ async def test_sso_sign_in_lands_on_the_portal_signed_in_as_the_nip_from_the_cla
     async with stack.client() as portal:
         landing = await sso_sign_in(stack, portal, "indah.sari", next_path="/kotak-masuk?jenis=WFH")
         assert landing == "/kotak-masuk?jenis=WFH"
+        assert TOKEN_REQUESTS[-1] == "basic"  # discovery names no method: client_secret_basic
         session = portal.cookies.get("lentur_session")
         assert session
         home = await portal.get("/")
@@ -156,6 +176,24 @@ async def test_sso_sign_in_lands_on_the_portal_signed_in_as_the_nip_from_the_cla
 async def test_an_open_redirect_is_not_carried_through_the_provider(stack: RunningStack) -> None:
     async with stack.client() as portal:
         assert await sso_sign_in(stack, portal, "putri.teguh", next_path="//evil.example/") == "/"
+
+
+async def test_a_provider_that_wants_the_secret_in_the_form_gets_it_there(stack: RunningStack, issuer: str) -> None:
+    """client_secret_post when discovery offers only that (this provider accepts both; Basic is the default)."""
+    discovery_url = issuer + "/.well-known/openid-configuration"
+    async with httpx.AsyncClient() as http:
+        doc = (await http.get(discovery_url)).json()
+    CACHES.discovery[discovery_url] = (
+        time.monotonic() + 600,
+        doc | {"token_endpoint_auth_methods_supported": ["client_secret_post"]},
+    )
+    try:
+        async with stack.client() as portal:
+            assert await sso_sign_in(stack, portal, "putri.teguh", next_path="/pengajuan/saya") == "/pengajuan/saya"
+            assert "Putri Teguh" in (await portal.get("/")).text
+        assert TOKEN_REQUESTS[-1] == "post"
+    finally:
+        CACHES.discovery.pop(discovery_url, None)
 
 
 async def test_a_tampered_missing_or_replayed_state_is_refused(stack: RunningStack) -> None:
@@ -238,3 +276,23 @@ async def test_production_signs_in_through_the_issuer_and_refuses_without_one(st
             assert "lentur_session" not in posted.headers.get("set-cookie", "")
     finally:
         settings.env, settings.dev_auth, settings.oidc_issuer = saved
+
+
+async def test_sign_in_logs_the_nip_and_never_a_token_or_claim(
+    stack: RunningStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+        async with stack.client() as portal:
+            dance = await to_provider_and_back(stack, portal, "indah.sari")
+            assert (await portal.get(dance.callback)).status_code == 303
+    # Lentur's own logs: not the provider's, nor transport traces (HTTP client debug, the server's access log)
+    others = ("werkzeug", "oidc_provider_mock", "authlib", "httpx", "httpcore", "uvicorn.access")
+    ours = [r for r in caplog.records if not r.name.startswith(others)]
+    logged = [json.dumps(entry, default=str) for entry in captured] + [r.getMessage() for r in ours]
+    assert any(UNIT_HEAD in line and "oidc sign-in" in line for line in logged)
+    query = parse_qs(urlsplit(dance.callback).query)
+    flow = dance.flow_cookie.split(";", 1)[0].split("=", 1)[1]
+    for secret in (query["code"][0], query["state"][0], flow, "Indah Sari", "indah.sari", "eyJ"):
+        leaks = [line for line in logged if secret in line]
+        assert not leaks, f"{secret!r} appeared in the logs: {leaks[:2]}"
