@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,18 @@ class Settings(BaseSettings):
     vault_secret: SecretStr | None = None
     # During a vault key rotation: secrets that still unwrap data keys until `lentur keys rewrap` has run.
     vault_previous_secrets: list[SecretStr] = Field(default_factory=list)
+
+    # Production sign-in through OpenID Connect (authorization code + PKCE). With an issuer set the portal
+    # signs people in there, in every environment; dev sign-in is offered only without one.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = Field(default=None, description="unset for a public client")
+    # The claim carrying the 18-digit NIP; there is no fallback ("preferred_username" only when named here).
+    oidc_nip_claim: str = "nip"
+    oidc_scopes: str = "openid profile email"
+    # Unset: PUBLIC_BASE_URL (else the request's own origin) + /masuk/oidc/callback.
+    oidc_redirect_url: str | None = None
+    oidc_timeout_seconds: float = 10.0
 
     # Input limits and write rate per signed-in subject (token bucket; 0 turns the limiter off).
     max_json_body_bytes: int = 256 * 1024
@@ -147,6 +160,28 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _oidc_is_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        problems = []
+        issuer = urlsplit(self.oidc_issuer)
+        if issuer.scheme not in ("https", "http") or not issuer.hostname or issuer.query or issuer.fragment:
+            problems.append("LENTUR_OIDC_ISSUER must be an absolute https:// URL")
+        elif issuer.scheme == "http" and (self.env == "production" and not _is_loopback_url(self.oidc_issuer)):
+            problems.append("LENTUR_OIDC_ISSUER must use https:// in production")
+        if not self.oidc_client_id:
+            problems.append("LENTUR_OIDC_CLIENT_ID is required with LENTUR_OIDC_ISSUER")
+        if "openid" not in self.oidc_scopes.split():
+            problems.append("LENTUR_OIDC_SCOPES must include openid")
+        if not self.oidc_nip_claim.strip():
+            problems.append("LENTUR_OIDC_NIP_CLAIM must name the claim that carries the NIP")
+        if self.oidc_redirect_url and not self.oidc_redirect_url.startswith(("https://", "http://")):
+            problems.append("LENTUR_OIDC_REDIRECT_URL must be an absolute URL")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _tracing_has_a_target(self) -> Settings:
         if self.tracing == "otlp" and not self.otlp_endpoint:
             raise ValueError("LENTUR_TRACING=otlp needs LENTUR_OTLP_ENDPOINT")
@@ -168,6 +203,4 @@ def _secret(value: SecretStr | None) -> str:
 
 
 def _is_loopback_url(url: str) -> bool:
-    from urllib.parse import urlsplit
-
     return (urlsplit(url).hostname or "") in ("localhost", "127.0.0.1", "::1")

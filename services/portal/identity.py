@@ -1,20 +1,35 @@
 """Who is signing in. The portal only needs one answer from an identity provider: a NIP the directory knows.
 
-The dev provider lets anyone pick a demo NIP and exists only while `LENTUR_DEV_AUTH` is on (production settings
-refuse that flag). A production deployment plugs an OpenID Connect provider in behind the same interface:
-`start` sends the browser to the provider, `finish` turns the callback into a NIP (e.g. from a `nip` claim),
-and the portal then issues the same signed session it issues for dev sign-in.
+Three providers sit behind one interface:
+
+- `OidcIdentityProvider` whenever `LENTUR_OIDC_ISSUER` is set, in every environment (production included):
+  `GET /masuk/oidc` sends the browser to the provider (authorization code + PKCE), the callback turns the
+  ID token's NIP claim into a signed-in NIP (`oidc.py` does the protocol work).
+- `DevIdentityProvider` lets anyone pick a demo NIP; only without an issuer, with `LENTUR_DEV_AUTH` on and
+  outside production (production settings refuse that flag anyway).
+- `UnconfiguredProvider` otherwise: sign-in is refused with `identity_provider_unconfigured`.
+
+Whichever answers, the portal then issues the same signed session.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlencode
 
 from fastapi import Request
 
 from runtime.settings import Settings
+from services.portal.oidc import OidcClient, oidc_client
 from services.problems import Problem
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    nip: str
+    # Where the browser goes next when the provider kept it (OIDC); None: the sign-in form's own `lanjut`.
+    next_path: str | None = None
 
 
 class IdentityProvider(Protocol):
@@ -30,8 +45,9 @@ class IdentityProvider(Protocol):
         """Where the browser goes to sign in, or None when the portal's own page does it."""
         ...
 
-    async def finish(self, request: Request, form: dict[str, str]) -> str:
-        """The NIP of whoever completed sign-in; raises Problem when sign-in failed."""
+    async def finish(self, request: Request, form: dict[str, str]) -> SignedIn:
+        """Whoever completed sign-in (the form posted to /masuk, or the provider's callback parameters);
+        raises Problem when sign-in failed."""
         ...
 
 
@@ -45,32 +61,55 @@ class DevIdentityProvider:
     def start_url(self, request: Request, next_path: str) -> str | None:
         return None
 
-    async def finish(self, request: Request, form: dict[str, str]) -> str:
+    async def finish(self, request: Request, form: dict[str, str]) -> SignedIn:
         nip = (form.get("nip") or "").strip()
         if not (len(nip) == 18 and nip.isdigit()):
             raise Problem(422, "invalid_nip", "Pilih NIP 18 digit dari daftar.")
-        return nip
+        return SignedIn(nip)
 
 
 @dataclass(frozen=True)
 class UnconfiguredProvider:
-    """Placeholder until an OpenID Connect issuer is configured: sign-in is refused with a clear message."""
+    """No OpenID Connect issuer configured (and no dev sign-in): sign-in is refused with a clear message."""
 
-    name: str = "oidc"
+    name: str = "unconfigured"
     picks_nip: bool = False
 
     def start_url(self, request: Request, next_path: str) -> str | None:
         return None
 
-    async def finish(self, request: Request, form: dict[str, str]) -> str:
-        raise Problem(
-            503,
-            "identity_provider_unconfigured",
-            "Penyedia identitas (OIDC) belum dikonfigurasi; hubungi admin kepegawaian.",
-        )
+    async def finish(self, request: Request, form: dict[str, str]) -> SignedIn:
+        raise unconfigured()
+
+
+def unconfigured() -> Problem:
+    return Problem(
+        503,
+        "identity_provider_unconfigured",
+        "Penyedia identitas (OIDC) belum dikonfigurasi; hubungi admin kepegawaian.",
+    )
+
+
+@dataclass(frozen=True)
+class OidcIdentityProvider:
+    """Sign-in at the pemda's OpenID Connect provider; the NIP comes from the configured claim."""
+
+    client: OidcClient
+    name: str = "oidc"
+    picks_nip: bool = False
+
+    def start_url(self, request: Request, next_path: str) -> str | None:
+        return "/masuk/oidc" + (f"?{urlencode({'lanjut': next_path})}" if next_path != "/" else "")
+
+    async def finish(self, request: Request, form: dict[str, str]) -> SignedIn:
+        nip, next_path = await self.client.complete(request, form)
+        return SignedIn(nip, next_path)
 
 
 def identity_provider(settings: Settings) -> IdentityProvider:
+    """An issuer wins everywhere; dev sign-in only without one and outside production; else refused."""
+    if settings.oidc_issuer:
+        return OidcIdentityProvider(oidc_client(settings))
     if settings.dev_auth and settings.env != "production":
         return DevIdentityProvider()
     return UnconfiguredProvider()

@@ -116,8 +116,9 @@ def test_compose_settings_are_real_settings_and_secrets_only_interpolated() -> N
         assert not unknown, f"{name}: {unknown}"
         for key, value in environment.items():
             if any(word in key for word in SECRET_WORDS):
-                # required from the environment, or (previous JWT secrets) an empty list unless given
-                from_env = re.search(r"\$\{[A-Z_]+:(\?[^}]*|-\[\])\}", str(value))
+                # required from the environment, or (previous JWT secrets, an optional OIDC client secret) an
+                # empty list or nothing unless given: never a value written here
+                from_env = re.search(r"\$\{[A-Z_]+:(\?[^}]*|-\[\]|-)\}", str(value))
                 assert from_env, f"{name}.{key} must come from the environment"
         settings = _settings_from_env(
             {k: _placeholder(str(v)) for k, v in environment.items() if k.startswith("LENTUR_")}

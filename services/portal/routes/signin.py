@@ -13,7 +13,7 @@ from services.approvals import commands as approvals
 from services.container import Container
 from services.deps import ContainerDep
 from services.portal import labels
-from services.portal.identity import identity_provider
+from services.portal.identity import OidcIdentityProvider, identity_provider, unconfigured
 from services.portal.queries import everyone
 from services.portal.session import attach_presession, end_session, ensure_presession, start_session
 from services.portal.web import (
@@ -23,6 +23,7 @@ from services.portal.web import (
     ViewerDep,
     checked_form,
     current_viewer,
+    page_problem_response,
     redirect,
     render,
     safe_next,
@@ -63,13 +64,26 @@ async def _demo_people(c: Container) -> list[tuple[str, list[tuple[str, list[dic
     return ordered
 
 
+def _refused(problem: Problem) -> PageProblem:
+    return PageProblem(problem.status, problem.detail, code=problem.code, title="Tidak dapat masuk")
+
+
 @router.get("/masuk")
 async def sign_in_page(
-    request: Request, c: ContainerDep, lanjut: Annotated[str | None, Query(max_length=500)] = None
+    request: Request,
+    c: ContainerDep,
+    lanjut: Annotated[str | None, Query(max_length=500)] = None,
+    keluar: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     provider = identity_provider(c.settings)
     viewer = await _signed_in(request)
     people = await _demo_people(c) if provider.picks_nip else []
+    # After signing out here, offer to end the SSO session too (a link: the form's CSP allows no redirect off-site)
+    sso_logout = (
+        await provider.client.end_session_url(request)
+        if keluar and viewer is None and isinstance(provider, OidcIdentityProvider)
+        else None
+    )
     ensure_presession(request)
     page = await render(
         request,
@@ -80,6 +94,8 @@ async def sign_in_page(
             "next": safe_next(lanjut),
             "start_url": provider.start_url(request, safe_next(lanjut)),
             "already": viewer,
+            "signed_out": bool(keluar) and viewer is None,
+            "sso_logout": sso_logout,
         },
         viewer=viewer,
     )
@@ -91,11 +107,16 @@ async def sign_in_page(
 async def sign_in(request: Request, c: ContainerDep) -> Response:
     form = await checked_form(request)
     provider = identity_provider(c.settings)
+    if isinstance(provider, OidcIdentityProvider):
+        # sign-in happens at the provider; a posted NIP is never a credential
+        raise PageProblem(
+            400, "Gunakan tombol masuk dengan akun SSO pemda.", code="oidc_form_refused", title="Tidak dapat masuk"
+        )
     try:
-        nip = await provider.finish(request, {k: str(v) for k, v in form.items()})
+        signed_in = await provider.finish(request, {k: str(v) for k, v in form.items()})
     except Problem as problem:
         raise PageProblem.of(problem) from problem
-    person = await c.reads.person(nip)
+    person = await c.reads.person(signed_in.nip)
     if person is None:
         raise PageProblem(401, "NIP tidak ada di direktori.", code="unknown_nip", title="Tidak dapat masuk")
     response = redirect(safe_next(str(form.get("lanjut") or "/")))
@@ -103,10 +124,50 @@ async def sign_in(request: Request, c: ContainerDep) -> Response:
     return response
 
 
+@router.get("/masuk/oidc")
+async def sign_in_oidc(
+    request: Request, c: ContainerDep, lanjut: Annotated[str | None, Query(max_length=500)] = None
+) -> Response:
+    """Off to the identity provider, with state, nonce and PKCE verifier kept in a short-lived signed cookie."""
+    provider = identity_provider(c.settings)
+    if not isinstance(provider, OidcIdentityProvider):
+        raise _refused(unconfigured())
+    try:
+        target, flow = await provider.client.begin(request, safe_next(lanjut))
+    except Problem as problem:
+        raise _refused(problem) from problem
+    response = redirect(target)
+    provider.client.set_flow_cookie(request, response, flow)
+    return response
+
+
+@router.get("/masuk/oidc/callback")
+async def sign_in_oidc_callback(request: Request, c: ContainerDep) -> Response:
+    provider = identity_provider(c.settings)
+    if not isinstance(provider, OidcIdentityProvider):
+        raise _refused(unconfigured())
+    params = {k: v[:2048] for k, v in request.query_params.items()}
+    response: Response
+    try:
+        signed_in = await provider.finish(request, params)
+        person = await c.reads.person(signed_in.nip)
+        if person is None:
+            raise PageProblem(401, "NIP tidak ada di direktori.", code="unknown_nip", title="Tidak dapat masuk")
+        response = redirect(safe_next(signed_in.next_path))
+        start_session(c, request, response, person.nip)
+    except Problem as problem:
+        response = await page_problem_response(request, _refused(problem))
+    except PageProblem as problem:
+        response = await page_problem_response(request, problem)
+    provider.client.clear_flow_cookie(request, response)  # one flow, one callback
+    return response
+
+
 @router.post("/keluar")
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request, c: ContainerDep) -> Response:
     await checked_form(request)
-    response = redirect("/masuk")
+    oidc = isinstance(identity_provider(c.settings), OidcIdentityProvider)
+    response = redirect("/masuk?keluar=1" if oidc else "/masuk")
     end_session(request, response)
     return response
 
