@@ -149,11 +149,11 @@ class OidcClient:
             r.raise_for_status()
             doc = r.json()
         except (httpx.HTTPError, ValueError) as exc:
-            log.warning("oidc discovery failed", issuer=self.issuer, error=type(exc).__name__)
+            log.warning("oidc_discovery_failed", issuer=self.issuer, error=type(exc).__name__)
             raise _unavailable() from exc
         missing = [k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)]
         if missing or str(doc["issuer"]).rstrip("/") != self.issuer:
-            log.error("oidc discovery document refused", issuer=self.issuer, missing=missing)
+            log.error("oidc_discovery_document_refused", issuer=self.issuer, missing=missing)
             raise _sign_in_problem(
                 502,
                 "oidc_provider_misconfigured",
@@ -173,7 +173,7 @@ class OidcClient:
                     r.raise_for_status()
                     keyset = jwt.PyJWKSet.from_dict(r.json())
                 except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
-                    log.warning("oidc jwks fetch failed", issuer=self.issuer, error=type(exc).__name__)
+                    log.warning("oidc_jwks_fetch_failed", issuer=self.issuer, error=type(exc).__name__)
                     raise _unavailable() from exc
                 CACHES.jwks[jwks_uri] = cached = (time.monotonic(), keyset)
             assert cached is not None
@@ -183,7 +183,7 @@ class OidcClient:
             match = next((k for k in keys if k.key_id == kid), None) if kid is not None else None
             if match is not None:
                 return match
-        log.warning("oidc id token signed with an unknown key", issuer=self.issuer)
+        log.warning("oidc_id_token_signed_with_an_unknown_key", issuer=self.issuer)
         raise _token_invalid()
 
     # --- the flow --------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class OidcClient:
         """The callback: the NIP of whoever signed in and the path they were on their way to."""
         error = params.get("error")
         if error:
-            log.info("oidc sign-in refused by the provider", error=error[:64])
+            log.info("oidc_refused_by_provider", error=error[:64])
             if error == "access_denied":
                 raise _sign_in_problem(
                     403, "oidc_denied", "Masuk dibatalkan atau ditolak di penyedia identitas (SSO). Silakan coba lagi."
@@ -274,10 +274,10 @@ class OidcClient:
         flow = self._flow(request)
         state = params.get("state") or ""
         if not hmac.compare_digest(state.encode(), str(flow.get("state", "")).encode()):
-            log.warning("oidc state mismatch")
+            log.warning("oidc_state_mismatch")
             raise state_mismatch()
         if not CACHES.use_state(state, float(flow["exp"])):
-            log.warning("oidc state replayed")
+            log.warning("oidc_state_replayed")
             raise state_mismatch()
         code = params.get("code")
         if not code:
@@ -286,7 +286,7 @@ class OidcClient:
         tokens = await self._exchange(doc, code, str(flow["redirect_uri"]), str(flow["verifier"]))
         claims = await self._verify_id_token(doc, tokens, str(flow["nonce"]))
         nip = await self._nip(doc, claims, tokens)
-        log.info("oidc sign-in", nip=nip)
+        log.info("oidc_signed_in", nip=nip)
         return nip, str(flow.get("next") or "/")
 
     async def _exchange(self, doc: dict[str, Any], code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
@@ -312,7 +312,7 @@ class OidcClient:
             async with self._http() as http:
                 r = await http.post(str(doc["token_endpoint"]), data=data, headers=headers)
         except httpx.HTTPError as exc:
-            log.warning("oidc token endpoint unreachable", error=type(exc).__name__)
+            log.warning("oidc_token_endpoint_unreachable", error=type(exc).__name__)
             raise _unavailable() from exc
         try:
             body = r.json()
@@ -320,7 +320,7 @@ class OidcClient:
             body = {}
         if r.status_code != 200 or not isinstance(body, dict) or not body.get("id_token"):
             error = body.get("error") if isinstance(body, dict) else None
-            log.warning("oidc code exchange refused", status=r.status_code, error=str(error)[:64] if error else None)
+            log.warning("oidc_code_exchange_refused", status=r.status_code, error=str(error)[:64] if error else None)
             raise _sign_in_problem(
                 401,
                 "oidc_exchange_failed",
@@ -332,7 +332,7 @@ class OidcClient:
         offered = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
         allowed = [alg for alg in offered if alg in _SIGNING_ALGORITHMS]
         if not allowed:
-            log.error("oidc provider offers no acceptable signing algorithm", offered=offered)
+            log.error("oidc_provider_offers_no_acceptable_signing_algorithm", offered=offered)
             raise _sign_in_problem(
                 502,
                 "oidc_provider_misconfigured",
@@ -348,7 +348,7 @@ class OidcClient:
         except jwt.InvalidTokenError as exc:
             raise _token_invalid() from exc
         if header.get("alg") not in algorithms:
-            log.warning("oidc id token algorithm refused", alg=str(header.get("alg"))[:16])
+            log.warning("oidc_id_token_algorithm_refused", alg=str(header.get("alg"))[:16])
             raise _token_invalid()
         key = await self._signing_key(str(doc["jwks_uri"]), header.get("kid"))
         leeway = self.settings.jwt_leeway_seconds
@@ -363,18 +363,18 @@ class OidcClient:
                 options={"require": ["iss", "aud", "exp", "iat", "sub"]},
             )
         except jwt.InvalidTokenError as exc:
-            log.warning("oidc id token refused", reason=type(exc).__name__)
+            log.warning("oidc_id_token_refused", reason=type(exc).__name__)
             raise _token_invalid() from exc
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != self.client_id:
-            log.warning("oidc id token for another party (azp)")
+            log.warning("oidc_id_token_for_another_party")
             raise _token_invalid()
         iat = claims["iat"]
         if not isinstance(iat, int | float) or iat < time.time() - FLOW_MAX_AGE_SECONDS - leeway:
-            log.warning("oidc id token too old")
+            log.warning("oidc_id_token_too_old")
             raise _token_invalid()
         if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), nonce.encode()):
-            log.warning("oidc nonce mismatch")
+            log.warning("oidc_nonce_mismatch")
             raise _token_invalid()
         return claims
 
@@ -384,7 +384,7 @@ class OidcClient:
         if value is None and doc.get("userinfo_endpoint") and tokens.get("access_token"):
             value = await self._userinfo_claim(str(doc["userinfo_endpoint"]), str(tokens["access_token"]), claims)
         if value is None:
-            log.warning("oidc nip claim missing", claim=name)
+            log.warning("oidc_nip_claim_missing", claim=name)
             raise _sign_in_problem(
                 401,
                 "oidc_nip_missing",
@@ -393,7 +393,7 @@ class OidcClient:
             )
         nip = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
         if not (len(nip) == 18 and nip.isdigit()):
-            log.warning("oidc nip claim malformed", claim=name)
+            log.warning("oidc_nip_claim_malformed", claim=name)
             raise _sign_in_problem(
                 401,
                 "oidc_nip_missing",
@@ -407,7 +407,7 @@ class OidcClient:
                 r = await http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
             info = r.json() if r.status_code == 200 else {}
         except (httpx.HTTPError, ValueError):
-            log.warning("oidc userinfo unavailable")
+            log.warning("oidc_userinfo_unavailable")
             return None
         # OIDC Core §5.3.2: a userinfo answer about someone else is ignored
         if not isinstance(info, dict) or info.get("sub") != claims.get("sub"):

@@ -290,7 +290,7 @@ async def test_sign_in_logs_the_nip_and_never_a_token_or_claim(
     others = ("werkzeug", "oidc_provider_mock", "authlib", "httpx", "httpcore", "uvicorn.access")
     ours = [r for r in caplog.records if not r.name.startswith(others)]
     logged = [json.dumps(entry, default=str) for entry in captured] + [r.getMessage() for r in ours]
-    assert any(UNIT_HEAD in line and "oidc sign-in" in line for line in logged)
+    assert any(UNIT_HEAD in line and "oidc_signed_in" in line for line in logged)
     query = parse_qs(urlsplit(dance.callback).query)
     flow = dance.flow_cookie.split(";", 1)[0].split("=", 1)[1]
     for secret in (query["code"][0], query["state"][0], flow, "Indah Sari", "indah.sari", "eyJ"):
