@@ -10,6 +10,7 @@ from runtime.settings import DEV_JWT_SECRET, Settings
 from services.auth import TokenService
 from services.limits import TokenBuckets, signed_subject
 from services.problems import Problem
+from tests.production_settings import PRODUCTION
 
 OLD = "old-secret-that-was-in-force-last-month-000"
 NEW = "new-secret-in-force-from-today-onwards-0000"
@@ -77,17 +78,6 @@ def test_a_zero_rate_turns_the_limiter_off() -> None:
     buckets = TokenBuckets(per_minute=0, burst=1)
     assert not buckets.enabled
     assert all(buckets.take("a") == 0.0 for _ in range(100))
-
-
-PRODUCTION = {
-    "env": "production",
-    "database_url": "postgresql://lentur_api@db/lentur",
-    "temporal_address": "temporal:7233",
-    "nats_url": "nats://nats:4222",
-    "jwt_secret": "j" * 40,
-    "vault_secret": "v" * 40,
-    "audit_signing_key": "11" * 32,
-}
 
 
 def test_production_settings_start_with_their_own_secrets() -> None:

@@ -12,16 +12,8 @@ from services.portal.identity import (
     UnconfiguredProvider,
     identity_provider,
 )
+from tests.production_settings import PRODUCTION
 
-PRODUCTION = {
-    "env": "production",
-    "database_url": "postgresql://lentur_api@db/lentur",
-    "temporal_address": "temporal:7233",
-    "nats_url": "nats://nats:4222",
-    "jwt_secret": "j" * 40,
-    "vault_secret": "v" * 40,
-    "audit_signing_key": "11" * 32,
-}
 OIDC = {"oidc_issuer": "https://sso.kendarikota.go.id/realms/asn", "oidc_client_id": "lentur"}
 
 
