@@ -12,10 +12,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -155,6 +156,10 @@ class PersonalDataVault:
                     rewrapped += 1
                 after = rows[-1]["kid"]
 
+    async def live_purposes(self) -> list[str]:
+        rows = await self.pool.fetch("SELECT DISTINCT purpose FROM subject_keys WHERE destroyed_at IS NULL")
+        return sorted(r["purpose"] for r in rows)
+
     async def expired_keys(self, purpose: str, before_period: str) -> list[str]:
         rows = await self.pool.fetch(
             "SELECT kid FROM subject_keys WHERE purpose = $1 AND period < $2 AND destroyed_at IS NULL ORDER BY kid",
@@ -173,6 +178,21 @@ def cutoff_period(now: datetime, months: int) -> str:
     """Keys of months before this one are past retention: a month's data is kept `months` whole months."""
     index = now.year * 12 + (now.month - 1) - months
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+# A purpose whose retention a policy pack sets carries it in its keys' purpose: "location-90d".
+_PACK_RETENTION = re.compile(r"^[a-z]+-(\d+)d$")
+
+
+def purpose_kept_for(purpose: str, days: int | None) -> str:
+    """The purpose to seal under when a pack keeps this data `days` days (None: the settings' months)."""
+    return f"{purpose}-{days}d" if days else purpose
+
+
+def cutoff_period_days(now: datetime, days: int) -> str:
+    """Keys of months before the month of `now - days` are past retention: every day they sealed is at least
+    `days` days old."""
+    return f"{now - timedelta(days=days):%Y-%m}"
 
 
 @dataclass
@@ -208,10 +228,20 @@ async def erase_expired(
     """
     result = ErasureResult()
     expired: list[str] = []
+    kept_for: list[str] = []
     for purpose, months in sorted(retention_months.items()):
         cutoff = cutoff_period(now, months)
         result.cutoffs[purpose] = cutoff
         expired += await vault.expired_keys(purpose, cutoff)
+        kept_for.append(f"{purpose} {months} bulan")
+    for purpose in await vault.live_purposes():
+        match = _PACK_RETENTION.match(purpose)
+        if match is None or purpose in retention_months:
+            continue
+        cutoff = cutoff_period_days(now, int(match.group(1)))
+        result.cutoffs[purpose] = cutoff
+        expired += await vault.expired_keys(purpose, cutoff)
+        kept_for.append(f"{purpose.rsplit('-', 1)[0]} {match.group(1)} hari (paket kebijakan)")
     if not expired or dry_run:
         result.destroyed = expired
         return result
@@ -223,7 +253,7 @@ async def erase_expired(
     by_region: dict[str | None, list[str]] = {}
     for kid in expired:
         by_region.setdefault(regions.get(kid.split(":", 1)[0]), []).append(kid)
-    reason = "masa retensi berakhir: " + ", ".join(f"{p} {m} bulan" for p, m in sorted(retention_months.items()))
+    reason = "masa retensi berakhir: " + ", ".join(kept_for)
     for region, kids in sorted(by_region.items(), key=lambda item: item[0] or ""):
         async with vault.pool.acquire() as conn, conn.transaction():
             destroyed = await vault.destroy(kids, conn=conn)

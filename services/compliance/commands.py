@@ -31,6 +31,7 @@ from services.compliance.models import (
     ReportIn,
 )
 from services.container import Container
+from services.privacy import purpose_kept_for
 from services.problems import Problem
 from services.readmodels import local_time
 from services.temporal_errors import problem_from_update_error
@@ -139,7 +140,11 @@ async def check_in(c: Container, me: Principal, request_id: UUID, body: CheckInI
         ),
         None,
     )
-    sealed = await c.vault.seal(me.nip, "location", _coarse_location(body, decimals), c.clock.now())
+    # Kept as long as the pack says (Luwu Utara: 90 days), then crypto-shredded by the retention job.
+    days = next((o.get("retention_days") for o in row["obligations"] if o.get("retention_days")), None)
+    sealed = await c.vault.seal(
+        me.nip, purpose_kept_for("location", days), _coarse_location(body, decimals), c.clock.now()
+    )
     handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"request:{request_id}"))
     try:
         outcome: DutyOutcome = await handle.execute_update(

@@ -190,6 +190,9 @@ async def keep_the_day(stack: RunningStack, requests: dict[str, str]) -> None:
                 "SELECT version, type, actor, occurred_at, payload FROM events WHERE stream_id = $1 ORDER BY version",
                 f"compliance-request-{request_id}",
             )
+            checked_in = [json.loads(r["payload"]) for r in rows if r["type"] == "CheckInRecorded"]
+            # the location is sealed under a key kept as long as the pack says (Luwu Utara: 90 days)
+            assert all(":location-90d:" in c["location"]["kid"] for c in checked_in), checked_in
             day[region] = [
                 {"version": r["version"], "type": r["type"], "actor": r["actor"], "occurred_at": r["occurred_at"]}
                 | {k: v for k, v in json.loads(r["payload"]).items() if k in ("label", "kind", "late", "comment")}

@@ -34,7 +34,7 @@ from services.audit.checkpoints import ChainBroken, checkpoint_due, sign_checkpo
 from services.audit.export import ExportScope, export_bundle
 from services.audit.service import verify_store
 from services.audit.signing import CheckpointSigner, generate_private_key
-from services.privacy import PersonalDataVault, erase_expired
+from services.privacy import PersonalDataVault, erase_expired, purpose_kept_for
 from tests.conftest import create_database, database_url
 
 pytestmark = pytest.mark.integration
@@ -454,6 +454,26 @@ async def test_erasing_personal_data_after_retention_keeps_verify_green(store: P
     assert report.ok and report.checkpoints_checked == 1
     again = await erase_expired(vault, store, now=now, retention_months={"request": 24})
     assert again.destroyed == [] and again.positions == []
+
+
+async def test_a_pack_that_keeps_locations_90_days_has_them_erased_after_90_days(store: PostgresEventStore) -> None:
+    vault = PersonalDataVault(store.pool, "test-master-secret")
+    nip = "197904082004042112"
+    on_the_31st = datetime(2025, 12, 31, 1, 0, tzinfo=UTC)
+    location = await vault.seal(nip, purpose_kept_for("location", 90), {"text": "Masamba"}, on_the_31st)
+    reason = await vault.seal(nip, "request", {"reason": "Urusan keluarga"}, on_the_31st)
+    assert ":location-90d:2025-12" in location.kid
+    settings_months = {"request": 24, "location": 3}
+    # 15 March 2026: 1 December is more than 90 days back, 31 December is not — the month's key stays
+    kept = await erase_expired(vault, store, now=datetime(2026, 3, 15, tzinfo=UTC), retention_months=settings_months)
+    assert kept.destroyed == [] and kept.cutoffs["location-90d"] == "2025-12"
+    # 1 April 2026: every day of December 2025 is at least 90 days old
+    erased = await erase_expired(vault, store, now=datetime(2026, 4, 1, tzinfo=UTC), retention_months=settings_months)
+    assert erased.destroyed == [location.kid]
+    assert await vault.unseal(location) is None and await vault.unseal(reason) == {"reason": "Urusan keluarga"}
+    record = await store.pool.fetchrow("SELECT payload FROM events WHERE position = $1", erased.positions[0])
+    assert "location 90 hari (paket kebijakan)" in record["payload"]["reason"]
+    assert (await verify_store(store.pool)).ok
 
 
 async def test_the_projector_signs_when_enough_has_happened(store: PostgresEventStore) -> None:
