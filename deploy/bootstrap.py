@@ -189,7 +189,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
             settings.temporal_namespace,
             interceptors=temporal_interceptors(settings),
         )
-        worker = build_worker(client, settings.task_queue, PostgresEventStore(pool), pool)
+        worker = build_worker(
+            client,
+            settings.task_queue,
+            PostgresEventStore(pool),
+            pool,
+            max_cached_workflows=settings.worker_max_cached_workflows,
+        )
         async with worker:
             log.info("worker_started", task_queue=settings.task_queue)
             if ready is not None:

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     temporal_address: str | None = None
     temporal_namespace: str = "default"
     task_queue: str = "lentur-approvals"
+    # Workflows a worker keeps in memory between tasks (the SDK's default is 1,000). A cached approval costs
+    # about a quarter of a megabyte; one that was evicted is replayed from its short history on its next task
+    # (a decision, a timer), which costs a few milliseconds. Requests in flight at once need a cache slot each;
+    # long-pending ones do not.
+    worker_max_cached_workflows: int = Field(default=300, ge=1)
 
     nats_url: str | None = None
     nats_stream: str = "LENTUR_EVENTS"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +30,14 @@ def problem_from_update_error(exc: Exception, *, finished_detail: str = "Pengaju
             status = STATUS_BY_CODE.get(cause.type, 409)
             return Problem(status, cause.type, cause.message)
         return Problem(409, "update_refused", str(cause or exc))
+    if isinstance(exc, RPCTimeoutOrCancelledError):
+        # The workflow did not answer in time (a saturated worker): nothing was lost, and a retry with the same
+        # Idempotency-Key is applied at most once (Temporal deduplicates Updates by id).
+        return Problem(
+            503,
+            "workflow_busy",
+            "Permintaan belum selesai diproses dalam batas waktu; ulangi dengan Idempotency-Key yang sama.",
+        )
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             # The workflow has finished (e.g. the request was already decided and its period ended).

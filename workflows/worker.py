@@ -51,6 +51,7 @@ def build_worker(
     pool: asyncpg.Pool,
     *,
     max_concurrent: int = 200,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     activities = ApprovalActivities(store, pool)
     return Worker(
@@ -61,6 +62,7 @@ def build_worker(
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent,
         max_concurrent_workflow_tasks=max_concurrent,
+        max_cached_workflows=max_cached_workflows,
         # A new request's first workflow task comes from the shared (non-sticky) queue. With the SDK's default of
         # five fixed pollers, one of them non-sticky, a burst of submissions queued up behind a single poll
         # (seconds at concurrency 20); pollers that scale with the backlog remove that queue.

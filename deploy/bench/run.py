@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -113,9 +114,41 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             higher_is_better=False,
         )
     whatif = result.get("whatif")
-    if whatif and "seconds_per_100k" in whatif:
-        add("what-if simulation of 100k requests (s)", whatif["seconds_per_100k"], 60, higher_is_better=False)
+    if whatif and whatif.get("requests_recorded"):
+        per_100k = whatif["simulation_seconds"] * 100_000 / whatif["requests_recorded"]
+        add(
+            f"what-if simulation, seconds per 100k requests (measured on {whatif['requests_recorded']:,})",
+            round(per_100k, 1),
+            60,
+            higher_is_better=False,
+        )
     return out
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) each process and its children have used so far, by component."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            root = psutil.Process(pid)
+            own = root.cpu_times()
+            total = own.user + own.system + own.children_user + own.children_system  # backends that exited
+            for child in root.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    times = child.cpu_times()
+                    total += times.user + times.system
+        except psutil.Error:
+            continue
+        out[name] = total
+    return out
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request, by component, between two `cpu_seconds` readings."""
+    spent = {name: (after[name] - before.get(name, 0.0)) * 1000 / max(requests, 1) for name in after}
+    return {name: round(ms, 1) for name, ms in sorted(spent.items(), key=lambda kv: -kv[1]) if ms >= 0.05} | {
+        "total": round(sum(spent.values()), 1)
+    }
 
 
 async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console) -> dict[str, Any]:
@@ -131,15 +164,22 @@ async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console)
         await full.run(4, 8)
         await bare.run(4, 8)
         paths: dict[str, Any] = {}
+        # Where the time goes: CPU per request of every process on the machine that takes part.
+        pids = {**info["pids"], "bench": os.getpid()}
+        if bare.proc is not None:
+            pids["bare_worker"] = bare.proc.pid
         for concurrency, iterations in mode["path"]:
             console.log(f"jalur penuh vs alur kerja polos, konkurensi {concurrency}")
+            at_start = cpu_seconds(pids)
             ceiling = await bare.run(concurrency, iterations)
+            between = cpu_seconds(pids)
             measured = await full.run(concurrency, iterations, lag=probe if concurrency == 20 else None)
+            at_end = cpu_seconds(pids)
             if concurrency == 20:
                 result["projection_lag"] = probe.figures()
             paths[str(concurrency)] = {
-                "bare": ceiling,
-                "full": measured,
+                "bare": ceiling | {"cpu_ms_per_request": cpu_per_request(at_start, between, iterations)},
+                "full": measured | {"cpu_ms_per_request": cpu_per_request(between, at_end, iterations)},
                 "full_vs_bare_throughput": round(measured["throughput_per_s"] / ceiling["throughput_per_s"], 3),
             }
         result["workflow_vs_full_path"] = paths
@@ -187,6 +227,12 @@ def render(console: Console, result: dict[str, Any]) -> None:
             str(full["decision_to_visible"].get("p99_ms")),
         )
     console.print(table)
+    c20 = paths.get("20", {})
+    for label, side in (("penuh", "full"), ("polos", "bare")):
+        spent = c20.get(side, {}).get("cpu_ms_per_request")
+        if spent:
+            parts = ", ".join(f"{name} {ms}" for name, ms in spent.items() if name != "total")
+            console.print(f"CPU per pengajuan, konkurensi 20, {label}: {spent['total']} ms ({parts})")
     leave = result["scenarios"].get("three_tier_leave")
     if leave:
         t = leave["submit_to_approved"]

@@ -9,8 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from temporalio.client import WithStartWorkflowOperation
+from temporalio.client import RPCTimeoutOrCancelledError, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from contracts.api import CancelIn, RequestOut, SubmitRequestIn
 from contracts.canonical import canonical_json
@@ -132,12 +134,10 @@ async def submit_request(
             id=f"submitted-{request_id}",
             result_type=RequestSnapshot,
         )
-    except Exception as exc:
-        from temporalio.exceptions import WorkflowAlreadyStartedError
-
-        if not isinstance(exc, WorkflowAlreadyStartedError):
-            raise
+    except WorkflowAlreadyStartedError:
         snapshot = await c.temporal.get_workflow_handle(workflow_id).result(result_type=RequestSnapshot)
+    except (RPCError, RPCTimeoutOrCancelledError) as exc:
+        raise problem_from_update_error(exc) from exc
     if snapshot.refusal is not None and snapshot.status == "REFUSED":
         raise Problem(
             422,
