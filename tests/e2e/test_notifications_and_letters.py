@@ -467,6 +467,62 @@ async def test_the_approved_leave_has_a_letter_whose_text_qr_and_hash_check_out(
         assert tampered.status_code == 200 and "TIDAK ASLI" in tampered.text
 
 
+# -- the other four regions: told, lettered and verifiable the same way ----------------------------------
+# (before the probing test below, which spends the public verification page's rate limit)
+
+OTHER_REGIONS = [  # (requester, pemda on the letterhead, place of signing, zone named in the mail)
+    ("197310191996061006", "PEMERINTAH KABUPATEN KUTAI TIMUR", "Sangatta", "WITA"),  # Teguh Citra, DINKES
+    ("199403062017081042", "PEMERINTAH KOTA BITUNG", "Bitung", "WITA"),  # Teguh Budi, DINKES
+    ("197111101994042089", "PEMERINTAH KABUPATEN LUWU UTARA", "Masamba", "WITA"),  # Nur Sari, RSUD
+    ("198512152010052125", "PEMERINTAH KABUPATEN PESISIR BARAT", "Krui", "WIB"),  # Rahmat Eka, DINKES
+]
+
+
+@pytest.mark.parametrize(("requester", "pemda", "seat", "zone"), OTHER_REGIONS, ids=lambda v: str(v)[:14])
+async def test_annual_leave_in_every_region_is_mailed_and_lettered(
+    stack: RunningStack, sink: MailSink, requester: str, pemda: str, seat: str, zone: str
+) -> None:
+    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-13", "2026-01-14"], "reason": "Urusan keluarga"}
+    created = await submit(stack, requester, body)
+    request_id = created["id"]
+    approvers = [step["approver_nip"] for step in created["route_steps"]]
+    assert approvers and requester not in approvers
+    for approver in approvers:  # the route the region's pack set, tier by tier
+        await decide(stack, approver, request_id)
+    await settled(stack)
+
+    async with await stack.as_user(requester) as asn:
+        assert (await asn.get(f"/api/requests/{request_id}")).json()["status"] == "APPROVED"
+    about = mails_about(sink, request_id)
+    told = sorted((m["X-Envelope-To"], m["X-Lentur-Kind"]) for m in about)
+    assert told == sorted(
+        [(address(a), "task_assigned") for a in approvers] + [(address(requester), "request_approved")]
+    )
+    approved = next(m for m in about if m["X-Lentur-Kind"] == "request_approved")
+    assert "13 dan 14 Januari 2026" in approved.get_content() and zone in approved.get_content()
+
+    docs = await documents(stack, requester, request_id)
+    assert [(d["kind"], d["status"]) for d in docs] == [("surat_izin_cuti_tahunan", "issued")]
+    async with await stack.as_user(requester) as asn:
+        pdf = await asn.get(docs[0]["url"])
+    path = ARTIFACTS / f"surat-{request_id}.pdf"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    path.unlink()
+    for expected in (
+        pemda,
+        "SURAT IZIN CUTI TAHUNAN",
+        f"NOMOR: {docs[0]['number']}",
+        requester,
+        f"{seat}, 22 Desember 2025",
+    ):
+        assert expected in text, expected
+    async with stack.client() as anyone:
+        record = (await anyone.get(f"/verifikasi/{docs[0]['id']}", headers={"Accept": "application/json"})).json()
+    assert record["status"] == "genuine" and record["document"]["sha256"] == docs[0]["sha256"]
+
+
 async def approve_through_route(stack: RunningStack, request_ids: set[str]) -> list[int]:
     """Approve every request tier by tier, each approver deciding all their tasks in one bulk call.
     Returns how many decisions each round made at once."""
@@ -603,58 +659,3 @@ async def test_a_notifier_deployed_onto_an_existing_log_does_not_mail_about_the_
     created = await submit(stack, INFO_STAFF, {"kind": "WFH", "dates": ["2025-12-29"], "reason": "Genset rusak"})
     await settled(stack)
     assert [m["X-Envelope-To"] for m in mails_about(sink, created["id"])] == [address(INFO_HEAD)]
-
-
-# -- the other four regions: told, lettered and verifiable the same way ----------------------------------
-
-OTHER_REGIONS = [  # (requester, pemda on the letterhead, place of signing, zone named in the mail)
-    ("197310191996061006", "PEMERINTAH KABUPATEN KUTAI TIMUR", "Sangatta", "WITA"),  # Teguh Citra, DINKES
-    ("199403062017081042", "PEMERINTAH KOTA BITUNG", "Bitung", "WITA"),  # Teguh Budi, DINKES
-    ("197111101994042089", "PEMERINTAH KABUPATEN LUWU UTARA", "Masamba", "WITA"),  # Nur Sari, RSUD
-    ("198512152010052125", "PEMERINTAH KABUPATEN PESISIR BARAT", "Krui", "WIB"),  # Rahmat Eka, DINKES
-]
-
-
-@pytest.mark.parametrize(("requester", "pemda", "seat", "zone"), OTHER_REGIONS, ids=lambda v: str(v)[:14])
-async def test_annual_leave_in_every_region_is_mailed_and_lettered(
-    stack: RunningStack, sink: MailSink, requester: str, pemda: str, seat: str, zone: str
-) -> None:
-    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-13", "2026-01-14"], "reason": "Urusan keluarga"}
-    created = await submit(stack, requester, body)
-    request_id = created["id"]
-    approvers = [step["approver_nip"] for step in created["route_steps"]]
-    assert approvers and requester not in approvers
-    for approver in approvers:  # the route the region's pack set, tier by tier
-        await decide(stack, approver, request_id)
-    await settled(stack)
-
-    async with await stack.as_user(requester) as asn:
-        assert (await asn.get(f"/api/requests/{request_id}")).json()["status"] == "APPROVED"
-    about = mails_about(sink, request_id)
-    told = sorted((m["X-Envelope-To"], m["X-Lentur-Kind"]) for m in about)
-    assert told == sorted(
-        [(address(a), "task_assigned") for a in approvers] + [(address(requester), "request_approved")]
-    )
-    approved = next(m for m in about if m["X-Lentur-Kind"] == "request_approved")
-    assert "13 dan 14 Januari 2026" in approved.get_content() and zone in approved.get_content()
-
-    docs = await documents(stack, requester, request_id)
-    assert [(d["kind"], d["status"]) for d in docs] == [("surat_izin_cuti_tahunan", "issued")]
-    async with await stack.as_user(requester) as asn:
-        pdf = await asn.get(docs[0]["url"])
-    path = ARTIFACTS / f"surat-{request_id}.pdf"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf.content)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
-    path.unlink()
-    for expected in (
-        pemda,
-        "SURAT IZIN CUTI TAHUNAN",
-        f"NOMOR: {docs[0]['number']}",
-        requester,
-        f"{seat}, 22 Desember 2025",
-    ):
-        assert expected in text, expected
-    async with stack.client() as anyone:
-        record = (await anyone.get(f"/verifikasi/{docs[0]['id']}", headers={"Accept": "application/json"})).json()
-    assert record["status"] == "genuine" and record["document"]["sha256"] == docs[0]["sha256"]
