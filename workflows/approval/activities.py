@@ -6,7 +6,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from eventstore.store import AppendUnit, ConcurrencyError, NewEvent, PostgresEventStore
+from eventstore.store import AppendUnit, ConcurrencyError, IdempotencyConflict, NewEvent, PostgresEventStore
 from workflows.approval.models import (
     AppendRequest,
     AppendResult,
@@ -33,9 +33,42 @@ class ApprovalActivities:
     @activity.defn(name="append_events")
     async def append_events(self, request: AppendRequest) -> AppendResult:
         events = [NewEvent(**draft.model_dump()) for draft in request.events]
-        appended = await self.store.append(AppendUnit(events, dict(request.expected)))
+        try:
+            appended = await self.store.append(AppendUnit(events, dict(request.expected)))
+        except IdempotencyConflict:
+            earlier = await self._written_by_an_earlier_attempt(events)
+            if earlier is None:
+                raise
+            return earlier
         last = appended[-1]
         return AppendResult(last_position=last.position, last_version=last.version)
+
+    async def _written_by_an_earlier_attempt(self, events: list[NewEvent]) -> AppendResult | None:
+        """The result of an earlier attempt of the same workflow task, if these events are what it wrote.
+
+        A worker that dies after this append committed but before its workflow task completed leaves the
+        events stored. The retried task derives the same event ids (stream + version; a request's stream has
+        one writer, its workflow) from the same inputs, but times taken from the clock — `occurred_at`, a
+        task's `remind_at` — are the retried task's own. Those are the same events: answer with what is
+        stored, which is what the log says happened. A different stream, type or actor is a real conflict."""
+        rows = {
+            r["event_id"]: r
+            for r in await self.pool.fetch(
+                "SELECT event_id, stream_id, type, actor, on_behalf_of, causation_id, position, version FROM events "
+                "WHERE event_id = ANY($1::uuid[])",
+                [e.event_id for e in events],
+            )
+        }
+        if len(rows) != len(events):
+            return None
+        for event in events:
+            row = rows[event.event_id]
+            stored = (row["stream_id"], row["type"], row["actor"], row["on_behalf_of"], row["causation_id"])
+            if stored != (event.stream_id, event.type, event.actor, event.on_behalf_of, event.causation_id):
+                return None
+        last = rows[events[-1].event_id]
+        log.warning("append_found_from_an_earlier_attempt", events=len(events), last_position=last["position"])
+        return AppendResult(last_position=last["position"], last_version=last["version"])
 
     @activity.defn(name="apply_quotas")
     async def apply_quotas(self, request: QuotaRequest) -> QuotaResult:
