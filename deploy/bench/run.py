@@ -125,13 +125,17 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU time (user + system) each process and its children have used so far, by component."""
+def cpu_seconds(pids: dict[str, int], own_only: frozenset[str] = frozenset({"bench"})) -> dict[str, float]:
+    """CPU time (user + system) each process and its children have used so far, by component. Components in
+    `own_only` count only themselves: the bench process is the parent of every other one."""
     out: dict[str, float] = {}
     for name, pid in pids.items():
         try:
             root = psutil.Process(pid)
             own = root.cpu_times()
+            if name in own_only:
+                out[name] = own.user + own.system
+                continue
             total = own.user + own.system + own.children_user + own.children_system  # backends that exited
             for child in root.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
