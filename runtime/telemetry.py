@@ -15,9 +15,9 @@ projector serve theirs on `LENTUR_METRICS_PORT`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 import temporalio.activity
@@ -36,6 +36,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # -- metrics ----------------------------------------------------------------------------------------------
 
@@ -229,37 +230,30 @@ def consumer_span(name: str, links: list[Link]) -> Any:
 # -- Temporal ---------------------------------------------------------------------------------------------
 
 
+async def _observed(histogram: Histogram, name: str, call: Awaitable[T]) -> T:
+    """Await `call`, recording how long it took under (name, completed | failed)."""
+    started, outcome = time.perf_counter(), "failed"
+    try:
+        result = await call
+        outcome = "completed"
+        return result
+    finally:
+        histogram.labels(name, outcome).observe(time.perf_counter() - started)
+
+
 class _MeteredActivities(temporalio.worker.ActivityInboundInterceptor):
     async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
         activity = temporalio.activity.info().activity_type
-        started = time.perf_counter()
-        outcome = "failed"
-        try:
-            result = await super().execute_activity(input)
-            outcome = "completed"
-            return result
-        finally:
-            ACTIVITY_SECONDS.labels(activity, outcome).observe(time.perf_counter() - started)
+        return await _observed(ACTIVITY_SECONDS, activity, super().execute_activity(input))
 
 
 class _MeteredUpdates(temporalio.client.OutboundInterceptor):
     async def start_workflow_update(self, input: temporalio.client.StartWorkflowUpdateInput) -> Any:
-        started, outcome = time.perf_counter(), "failed"
-        try:
-            handle = await super().start_workflow_update(input)
-            outcome = "completed"
-            return handle
-        finally:
-            UPDATE_SECONDS.labels(input.update, outcome).observe(time.perf_counter() - started)
+        return await _observed(UPDATE_SECONDS, input.update, super().start_workflow_update(input))
 
     async def start_update_with_start_workflow(self, input: temporalio.client.StartWorkflowUpdateWithStartInput) -> Any:
-        started, outcome = time.perf_counter(), "failed"
-        try:
-            handle = await super().start_update_with_start_workflow(input)
-            outcome = "completed"
-            return handle
-        finally:
-            UPDATE_SECONDS.labels(input.update_workflow_input.update, outcome).observe(time.perf_counter() - started)
+        update = input.update_workflow_input.update
+        return await _observed(UPDATE_SECONDS, update, super().start_update_with_start_workflow(input))
 
 
 class TemporalMetrics(temporalio.client.Interceptor, temporalio.worker.Interceptor):
