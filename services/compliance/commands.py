@@ -132,18 +132,14 @@ def _duty_out(row: Any) -> DutyOut:
 
 async def check_in(c: Container, me: Principal, request_id: UUID, body: CheckInIn) -> DutyResultOut:
     row = await _approved_own_request(c, me, request_id)
-    decimals = next(
-        (
-            o.get("location_precision_decimals")
-            for o in row["obligations"]
-            if o.get("location_precision_decimals") is not None
-        ),
-        None,
-    )
-    # Kept as long as the pack says (Luwu Utara: 90 days), then crypto-shredded by the retention job.
-    days = next((o.get("retention_days") for o in row["obligations"] if o.get("retention_days")), None)
+    # The check-in duty says how precisely the location is kept and for how long (Luwu Utara: 3 decimals,
+    # 90 days); past that the retention job crypto-shreds it.
+    duty = next((o for o in row["obligations"] if o.get("kind") == "location_checkin"), {})
     sealed = await c.vault.seal(
-        me.nip, purpose_kept_for("location", days), _coarse_location(body, decimals), c.clock.now()
+        me.nip,
+        purpose_kept_for("location", duty.get("retention_days")),
+        _coarse_location(body, duty.get("location_precision_decimals")),
+        c.clock.now(),
     )
     handle = c.temporal.get_workflow_handle(compliance_workflow_id(f"request:{request_id}"))
     try:
