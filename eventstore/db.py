@@ -18,6 +18,20 @@ def _jsonb_decode(data: bytes) -> Any:
     return loads(data[1:])
 
 
+class StoreConnection(asyncpg.Connection):
+    """A pooled connection that goes back to the pool as it is.
+
+    asyncpg resets every connection on release (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL): one more
+    round trip and four statements for the server per query. Ours carry no session state to reset: settings are
+    SET LOCAL, cursors live inside transactions, listeners have connections of their own, and the one session
+    advisory lock (checkpoint signing) is released by its holder, which closes the connection if it cannot.
+    An open transaction is still rolled back on release; asyncpg does that whatever this returns.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # Binary codecs: needed by COPY (bulk rebuild) and a little faster for ordinary queries too.
     await conn.set_type_codec(
@@ -44,7 +58,12 @@ async def create_pool(
         "timezone": "UTC",
     }
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings=settings,
+        connection_class=StoreConnection,
     )
     assert pool is not None
     return pool

@@ -143,7 +143,13 @@ async def sign_checkpoint(
             log.info("checkpoint_signed", up_to_position=head, position=appended[0].position, key_id=signer.key_id)
             return _checkpoint(appended[0].position, payload.model_dump(mode="json"), created=True)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _SIGNING_LOCK)
+            try:
+                await conn.execute("SELECT pg_advisory_unlock($1)", _SIGNING_LOCK)
+            except BaseException:
+                # Pooled connections are not reset on release: one that may still hold the lock must not be
+                # handed to anyone else.
+                conn.terminate()
+                raise
 
 
 async def checkpoint_due(pool: asyncpg.Pool, *, every_events: int, interval_seconds: float) -> bool:

@@ -185,3 +185,21 @@ async def test_events_table_refuses_update_and_delete(store: PostgresEventStore)
             await conn.execute("DELETE FROM events")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("TRUNCATE events")
+
+
+async def test_a_pooled_connection_returns_without_an_open_transaction_or_its_lock(fresh_db: str) -> None:
+    """Pooled connections are handed on without asyncpg's reset query: what a user left open must not leak."""
+    from eventstore.db import create_pool
+
+    pool = await create_pool(fresh_db, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TABLE left_open (x int)")
+            await conn.execute("SELECT pg_advisory_xact_lock(4242)")
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT to_regclass('left_open')") is None
+            assert await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0
+    finally:
+        await pool.close()
