@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from runtime import loop as event_loop
 from runtime.logging import configure_logging
 from runtime.settings import Settings
 
@@ -49,7 +50,7 @@ def _run_until_signal(component: str, run: object) -> None:
             loop.add_signal_handler(sig, stop.set)
         await run(stop)  # type: ignore[operator]
 
-    asyncio.run(main())
+    event_loop.run(main())
 
 
 @app.command()
