@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -18,6 +18,7 @@ import structlog
 import uvicorn
 from faststream.middlewares.acknowledgement.config import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsMessage
+from opentelemetry.trace import Link
 from pydantic import SecretStr
 
 from contracts.events import EventEnvelope
@@ -54,7 +55,7 @@ from services.packs.registry import PolicyRegistry, publish_bundled_packs
 from services.privacy import PersonalDataVault, run_retention
 from services.readmodels import ReadModels
 from services.waiter import ProjectionWaiter
-from workflows.worker import build_worker, connect_temporal
+from workflows.worker import build_worker, connect_temporal, sandbox_bytecode
 
 log = structlog.get_logger(__name__)
 
@@ -196,11 +197,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
             pool,
             max_cached_workflows=settings.worker_max_cached_workflows,
         )
-        async with worker:
-            log.info("worker_started", task_queue=settings.task_queue)
-            if ready is not None:
-                ready.set()
-            await stop.wait()
+        with sandbox_bytecode() as bytecode:
+            if bytecode is not None:
+                log.info("worker_bytecode_prefix", path=str(bytecode))
+            async with worker:
+                log.info("worker_started", task_queue=settings.task_queue)
+                if ready is not None:
+                    ready.set()
+                await stop.wait()
     finally:
         if metrics is not None:
             metrics.shutdown()
@@ -252,22 +256,34 @@ async def _claimed(
     return out
 
 
+PROJECTIONS_CONSUMER = "projections"
+
+
 def _consume(
     broker: NatsBroker,
     stream: JStream,
     prefix: str,
-    runner: ProjectionRunner,
+    runners: Sequence[ProjectionRunner],
     store: PostgresEventStore,
     pool: asyncpg.Pool,
     relay: OutboxRelay,
 ) -> list[Callable[[], Coroutine[object, object, None]]]:
-    """A durable JetStream consumer named after the projection, feeding its runner in batches.
+    """One durable JetStream consumer feeding every projection of the process, in batches.
 
+    Each message is decoded and acknowledged once and applied by every runner. The read models go first and
+    alone: the API waits for them before answering a write, so they never queue behind the notifier's or the
+    letters' work, which follows in a second loop, side by side. A message is acknowledged once every runner
+    has applied it; each runner keeps its own checkpoint row, so on redelivery a runner that failed applies the
+    batch and the others skip what they already have.
     Replicas share the durable consumer through a deliver group (`queue`), so each message goes to one of
     them; whichever applies a batch locks the projection's checkpoint row first and the others skip what it
     already applied (push delivery keeps commit-to-visible in milliseconds; a pull fetch waits out its batch).
     """
     inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
+    Batch = tuple[list[NatsMessage], list[EventEnvelope], list[Link]]
+    # Bounded, so a slow notifier holds deliveries back (max_ack_pending) instead of piling batches up here.
+    following: asyncio.Queue[Batch] = asyncio.Queue(maxsize=64)
+    first, *rest = runners
 
     # faststream warns about any durable push consumer, even one with a deliver group as here; the warning's
     # advice (add `queue`) is already followed, so it is silenced for this declaration only.
@@ -276,8 +292,8 @@ def _consume(
         subscribe = broker.subscriber(
             f"{prefix}.>",
             stream=stream,
-            durable=runner.name,
-            queue=runner.name,
+            durable=PROJECTIONS_CONSUMER,
+            queue=PROJECTIONS_CONSUMER,
             config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
             deliver_policy=DeliverPolicy.NEW,
             ack_policy=AckPolicy.MANUAL,
@@ -287,43 +303,61 @@ def _consume(
     async def on_event(body: dict[str, object], msg: NatsMessage) -> None:
         await inbox.put((body, msg))
 
+    async def apply(runner: ProjectionRunner, events: list[EventEnvelope], links: list[Link]) -> None:
+        try:
+            with consumer_span(f"project {runner.name}", links) as span:
+                if span.is_recording():
+                    span.set_attribute("lentur.events", len(events))
+                    span.set_attribute("lentur.correlation_ids", sorted({e.correlation_id for e in events})[:20])
+                await runner.deliver(events)
+        except Exception as exc:
+            log.error("projection_batch_failed", projection=runner.name, error=str(exc), size=len(events))
+            raise
+
+    async def settle(messages: list[NatsMessage], ok: bool) -> None:
+        for msg in messages:
+            with contextlib.suppress(Exception):
+                await (msg.ack() if ok else msg.nack(delay=1.0))
+
     async def apply_deliveries() -> None:
         while True:
             items = [await inbox.get()]
             while not inbox.empty() and len(items) < 500:
                 items.append(inbox.get_nowait())
+            messages = [msg for _, msg in items]
             try:
                 events = await _claimed([EventEnvelope.model_validate(body) for body, _ in items], items, store)
-                with consumer_span(f"project {runner.name}", links_from(msg.headers for _, msg in items)) as span:
-                    if span.is_recording():
-                        span.set_attribute("lentur.events", len(events))
-                        span.set_attribute("lentur.correlation_ids", sorted({e.correlation_id for e in events})[:20])
-                    await runner.deliver(events)
-            except Exception as exc:
-                log.error("projection_batch_failed", projection=runner.name, error=str(exc), size=len(items))
-                for _, msg in items:
-                    with contextlib.suppress(Exception):
-                        await msg.nack(delay=1.0)
+                links = links_from(msg.headers for msg in messages)
+                await apply(first, events, links)
+            except Exception:
+                await settle(messages, ok=False)
                 continue
-            for _, msg in items:
-                with contextlib.suppress(Exception):
-                    await msg.ack()
+            await following.put((messages, events, links))
 
-    async def safety_net() -> None:
-        # NATS may be down or a delivery lost; the store is the source of truth, so catch up from it.
+    async def apply_following() -> None:
         while True:
-            await asyncio.sleep(2.0)
-            try:
-                head, checkpoint = await store.head_position(), await runner.checkpoint()
-                PROJECTION_BACKLOG.labels(runner.name).set(head - checkpoint)
-                relayed = await pool.fetchval("SELECT position FROM relay_cursor WHERE name = $1", relay.name)
-                OUTBOX_BACKLOG.set(head - int(relayed or 0))
-                if checkpoint < head:
-                    await runner.catch_up()
-            except Exception as exc:
-                log.warning("projection_catch_up_failed", projection=runner.name, error=str(exc))
+            messages, events, links = await following.get()
+            outcomes = await asyncio.gather(*(apply(r, events, links) for r in rest), return_exceptions=True)
+            await settle(messages, ok=not any(isinstance(o, BaseException) for o in outcomes))
 
-    return [apply_deliveries, safety_net]
+    def safety_net(runner: ProjectionRunner) -> Callable[[], Coroutine[object, object, None]]:
+        async def catch_up_forever() -> None:
+            # NATS may be down or a delivery lost; the store is the source of truth, so catch up from it.
+            while True:
+                await asyncio.sleep(2.0)
+                try:
+                    head, checkpoint = await store.head_position(), await runner.checkpoint()
+                    PROJECTION_BACKLOG.labels(runner.name).set(head - checkpoint)
+                    relayed = await pool.fetchval("SELECT position FROM relay_cursor WHERE name = $1", relay.name)
+                    OUTBOX_BACKLOG.set(head - int(relayed or 0))
+                    if checkpoint < head:
+                        await runner.catch_up()
+                except Exception as exc:
+                    log.warning("projection_catch_up_failed", projection=runner.name, error=str(exc))
+
+        return catch_up_forever
+
+    return [apply_deliveries, apply_following, *(safety_net(r) for r in runners)]
 
 
 async def run_projector(
@@ -382,7 +416,7 @@ async def run_projector(
         prefix=settings.nats_subject_prefix,
         max_message_bytes=settings.nats_max_message_bytes,
     )
-    loops = [f for r in runners for f in _consume(broker, stream, settings.nats_subject_prefix, r, store, pool, relay)]
+    loops = _consume(broker, stream, settings.nats_subject_prefix, runners, store, pool, relay)
     vault = PersonalDataVault(
         pool, settings.vault_key_secret, previous=[old.get_secret_value() for old in settings.vault_previous_secrets]
     )

@@ -52,13 +52,7 @@ class ProjectionRunner:
     async def deliver(self, delivered: Sequence[EventEnvelope]) -> int:
         """Apply what was delivered (in any order, possibly repeated); returns the new checkpoint."""
         async with self._lock, self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                self.name,
-            )
-            checkpoint = int(
-                await conn.fetchval("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", self.name)
-            )
+            checkpoint = await self._lock_checkpoint(conn)
             by_position = {e.position: e for e in delivered if e.position > checkpoint}
             self.duplicates_skipped += len(delivered) - len(by_position)
             if not by_position:
@@ -72,10 +66,27 @@ class ProjectionRunner:
             if [e.position for e in events] != list(range(checkpoint + 1, highest + 1)):
                 raise RuntimeError(f"{self.name}: store has no events between {checkpoint} and {highest}")
             await self.projection.apply_batch(conn, events)
-            await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", self.name, highest)
-            await conn.execute("SELECT pg_notify($1, $2)", PROJECTION_CHANNEL, f"{self.name}:{highest}")
+            await conn.execute(
+                "WITH moved AS (UPDATE projection_checkpoints SET position = $2 WHERE name = $1 RETURNING position) "
+                "SELECT pg_notify($3, $4) FROM moved",
+                self.name,
+                highest,
+                PROJECTION_CHANNEL,
+                f"{self.name}:{highest}",
+            )
             self.applied += len(events)
             return highest
+
+    async def _lock_checkpoint(self, conn: Connection) -> int:
+        """The projection's position, its row locked until the transaction ends (created at 0 the first time)."""
+        query = "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
+        value = await conn.fetchval(query, self.name)
+        if value is None:
+            await conn.execute(
+                "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", self.name
+            )
+            value = await conn.fetchval(query, self.name)
+        return int(value)
 
     async def catch_up(self, *, batch_size: int = 2000) -> int:
         """Read straight from the store until the projection reaches the head."""

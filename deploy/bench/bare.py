@@ -11,6 +11,9 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from runtime import loop as event_loop
+from workflows.worker import POLLERS, sandbox_bytecode
+
 
 @workflow.defn(name="BareApproval")
 class BareApproval:
@@ -34,10 +37,16 @@ async def serve(address: str, task_queue: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Worker(client, task_queue=task_queue, workflows=[BareApproval], max_concurrent_workflow_tasks=200):
-        print("ready", flush=True)
-        await stop.wait()
+    # The same bytecode cache as Lentur's worker (see sandbox_bytecode), so both sandboxes cost the same.
+    with sandbox_bytecode([BareApproval]):
+        # Polled like Lentur's worker (POLLERS): with the SDK's defaults new workflows queue behind one poll.
+        async with Worker(
+            client, task_queue=task_queue, workflows=[BareApproval], max_concurrent_workflow_tasks=200, **POLLERS
+        ):
+            print("ready", flush=True)
+            await stop.wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1], sys.argv[2]))
+    # The same event loop as Lentur's worker, so the ceiling is not lowered by a slower loop.
+    event_loop.run(serve(sys.argv[1], sys.argv[2]))
