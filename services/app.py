@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.telemetry import tag_current_span
 from services.admin.api import router as admin_router
@@ -48,6 +49,54 @@ SECURITY_HEADERS = {
 }
 
 
+class CorrelateAndSecure:
+    """ASGI middleware around every request: the correlation id in the log context and the answer, the
+    security and cache headers, and the request metrics.
+
+    Plain ASGI rather than `@app.middleware("http")`: that wrapper runs each request through an anyio task
+    group and memory streams, which cost more than the endpoints of the decision path themselves.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        correlation_id = (headers.get("x-correlation-id") or uuid.uuid4().hex)[:64]
+        path: str = scope["path"]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id, path=path)
+        tag_current_span(correlation_id=correlation_id)
+        https = scope.get("scheme") == "https" or headers.get("x-forwarded-proto") == "https"
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["X-Correlation-ID"] = correlation_id
+                for name, value in SECURITY_HEADERS.items():
+                    out.setdefault(name, value)
+                if not path.startswith("/static/"):
+                    # Pages and API answers carry personal data: never keep them in shared or browser caches.
+                    out.setdefault("Cache-Control", "no-store")
+                if https:
+                    out.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="Lentur",
@@ -56,8 +105,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
-    # Starlette puts the middleware added last outermost: `correlate` (below) wraps these limits, so their
-    # 413/429 answers still carry the correlation id and the security headers.
+    # Starlette puts the middleware added last outermost: CorrelateAndSecure (below) wraps these limits, so
+    # their 413/429 answers still carry the correlation id and the security headers.
     settings = container.settings
     app.add_middleware(
         EdgeLimits,
@@ -68,27 +117,7 @@ def create_app(container: Container) -> FastAPI:
         session_cookie=SESSION_COOKIE,
     )
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        correlation_id = request.headers.get("x-correlation-id") or uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id[:64], path=request.url.path)
-        tag_current_span(correlation_id=correlation_id[:64])
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(request.method, template).observe(time.perf_counter() - started)
-        response.headers["X-Correlation-ID"] = correlation_id[:64]
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static/"):
-            # Pages and API answers carry personal data: never keep them in shared or browser caches.
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https":
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        return response
+    app.add_middleware(CorrelateAndSecure)
 
     for router in (
         system_router,
