@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -77,25 +79,58 @@ def build_email(mail: OutgoingMail, sender: str) -> EmailMessage:
 
 
 class EmailChannel:
-    def __init__(self, config: SmtpConfig, sender: str) -> None:
+    """SMTP over a few connections kept open between messages.
+
+    A connection per message (TCP, greeting, EHLO, login, QUIT) cost the projector and the relay more than the
+    message itself, and a pemda's relay may limit how often a sender connects. A kept connection that the
+    server closed while it sat idle is replaced once, for the same message; any other failure closes the
+    connection and is the delivery's to retry.
+    """
+
+    def __init__(self, config: SmtpConfig, sender: str, *, connections: int = 4) -> None:
         self.config = config
         self.sender = sender
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(connections)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        smtp = aiosmtplib.SMTP(
+            hostname=self.config.host,
+            port=self.config.port,
+            username=self.config.username,
+            password=self.config.password,
+            use_tls=self.config.tls == "implicit",
+            start_tls=self.config.tls == "starttls",
+            timeout=self.config.timeout,
+        )
+        await smtp.connect()
+        return smtp
 
     async def send(self, mail: OutgoingMail) -> None:
         message = build_email(mail, self.sender)
-        try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.config.host,
-                port=self.config.port,
-                username=self.config.username,
-                password=self.config.password,
-                use_tls=self.config.tls == "implicit",
-                start_tls=self.config.tls == "starttls",
-                timeout=self.config.timeout,
-            )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from exc
+        async with self._slots:
+            smtp = self._idle.pop() if self._idle else None
+            try:
+                if smtp is not None:
+                    try:
+                        await smtp.send_message(message)
+                    except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                        smtp.close()
+                        smtp = None
+                if smtp is None:
+                    smtp = await self._connect()
+                    await smtp.send_message(message)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                if smtp is not None:
+                    smtp.close()
+                raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from exc
+            self._idle.append(smtp)  # sent: the connection is good for the next message
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for smtp in idle:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await smtp.quit()
 
 
 def sign(body: bytes, secret: str) -> str:

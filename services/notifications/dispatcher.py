@@ -99,6 +99,8 @@ class NotificationDispatcher:
                 await listener
             if self.webhook is not None:
                 await self.webhook.close()
+            if self.email is not None:
+                await self.email.close()
 
     async def _listen(self) -> None:
         """Wake as soon as the notifier commits new rows, instead of waiting for the next poll."""
@@ -139,12 +141,17 @@ class NotificationDispatcher:
         )
         if ids:
             rows = await self.pool.fetch(_DETAILS, [r["id"] for r in ids])
-            await asyncio.gather(*(self._deliver_one(row) for row in rows))
+            delivered = await asyncio.gather(*(self._deliver_one(row) for row in rows))
+            sent = [row for row, ok in zip(rows, delivered, strict=True) if ok]
+            if sent:
+                await self._sent(sent)  # one statement for the pass, not one per message
             worked += len(rows)
         worked += await self._digests(now)
         return worked
 
-    async def _deliver_one(self, row: asyncpg.Record) -> None:
+    async def _deliver_one(self, row: asyncpg.Record) -> bool:
+        """Send one delivery; True when it went out (the caller records that), False when its failure is
+        recorded for a retry."""
         async with self._limit:
             try:
                 if row["channel"] == "email":
@@ -155,11 +162,12 @@ class NotificationDispatcher:
                     raise DeliveryError(f"unknown channel {row['channel']}")
             except DeliveryError as exc:
                 await self._failed([row], str(exc))
+                return False
             except Exception as exc:  # a bug must not kill the loop; it is recorded on the row
                 log.error("notification_delivery_crashed", delivery=str(row["id"]), error=repr(exc))
                 await self._failed([row], repr(exc))
-            else:
-                await self._sent([row])
+                return False
+            return True
 
     async def _send_mail(self, row: asyncpg.Record) -> None:
         if self.email is None:
