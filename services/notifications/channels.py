@@ -8,7 +8,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -64,17 +67,31 @@ class OutgoingMail:
     headers: dict[str, str]
 
 
-def build_email(mail: OutgoingMail, sender: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = formataddr((mail.to_name, mail.to_address))
-    message["Subject"] = mail.subject
+# UTF-8 text bodies in quoted-printable: readable as they are, and safe for relays that are not 8-bit clean.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _header_value(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def build_email(mail: OutgoingMail, sender: str) -> Message:
+    """The message in the standard library's compat32 model, whose headers stay strings.
+
+    The default policy parses every header into objects on the way in and folds them again on the way out:
+    about a millisecond per message, several times what sending it costs. Non-ASCII names and subjects are
+    encoded as RFC 2047 words, the body as UTF-8 quoted-printable; any mail reader parses it the same.
+    """
+    message = MIMEText(mail.text, "plain", _UTF8)  # type: ignore[arg-type]  # a Charset is accepted too
+    message["From"] = _header_value(sender)
+    message["To"] = formataddr((mail.to_name, mail.to_address), charset="utf-8")
+    message["Subject"] = _header_value(mail.subject)
     message["Date"] = format_datetime(mail.date)
     # Deterministic: a resend after a crash carries the same Message-ID, so mail clients fold the copy.
     message["Message-ID"] = f"<{mail.message_id}@lentur>"
     for name, value in mail.headers.items():
-        message[name] = value
-    message.set_content(mail.text)
+        message[name] = _header_value(value)
     return message
 
 
