@@ -75,24 +75,22 @@ class PersonalDataVault:
             key = AESGCM.generate_key(bit_length=256)
             nonce = os.urandom(12)
             wrapped = nonce + self._kek.encrypt(nonce, key, kid.encode())
-            # One statement: our key if it went in, else the one another process stored first (or destroyed).
-            stored = await self.pool.fetch(
-                "WITH created AS (INSERT INTO subject_keys (kid, nip, purpose, period, wrapped_key) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) DO NOTHING RETURNING wrapped_key) "
-                "SELECT true AS created, wrapped_key FROM created "
-                "UNION ALL SELECT false, wrapped_key FROM subject_keys WHERE kid = $1",
+            created = await self.pool.fetchval(
+                "INSERT INTO subject_keys (kid, nip, purpose, period, wrapped_key) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (kid) DO NOTHING RETURNING true",
                 kid,
                 nip,
                 purpose,
                 period,
                 wrapped,
             )
-            if any(r["created"] for r in stored):
+            if created:
                 self._cache[kid] = key
                 return key
-            row = stored[0] if stored else None
-        else:
-            row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
+        # Another process stored the key first (or it was destroyed). This must be a statement of its own: when
+        # the insert above waited for a concurrent inserter, its own snapshot predates that row's commit, so a
+        # read inside the same statement would not see the key that won.
+        row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
         if row is None or row["wrapped_key"] is None:
             return None
         key, _ = _unwrap(self._keks, bytes(row["wrapped_key"]), kid)
