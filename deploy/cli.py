@@ -523,12 +523,19 @@ def bench(
     quick: Annotated[bool, typer.Option(help="a smoke run that finishes in under two minutes")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="write every figure here")] = None,
     plot_out: Annotated[Path | None, typer.Option("--plot", help="latency and scaling chart (PNG)")] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(help="comma-separated scenarios to run: path, memory, append, verify, whatif (default: all)"),
+    ] = None,
 ) -> None:
     """Measure Lentur beside its ceilings (bare Temporal, raw inserts, the eventsourcing library) in one run."""
-    from deploy.bench.run import run_bench
+    from deploy.bench.run import SCENARIOS, run_bench
 
     configure_logging("WARNING")
-    run_bench(quick=quick, json_path=json_out, plot_path=plot_out, console=console)
+    chosen = frozenset(name.strip() for name in only.split(",") if name.strip()) if only else frozenset(SCENARIOS)
+    if chosen - set(SCENARIOS):
+        raise typer.BadParameter(f"choose from {', '.join(SCENARIOS)}", param_hint="--only")
+    run_bench(quick=quick, json_path=json_out, plot_path=plot_out, console=console, only=chosen)
 
 
 @policy_app.command("simulate")

@@ -11,8 +11,11 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from runtime import loop as event_loop
-from workflows.worker import POLLERS, sandbox_bytecode
+# The sandbox imports this module again for every workflow it runs; the worker's own modules (its event loop,
+# pollers and bytecode cache, which import rich and asyncpg) are used outside the workflow only.
+with workflow.unsafe.imports_passed_through():
+    from runtime import loop as event_loop
+    from workflows.worker import POLLERS, sandbox_bytecode
 
 
 @workflow.defn(name="BareApproval")

@@ -29,6 +29,7 @@ from deploy.bench.scenarios import (
 from deploy.bench.workload import bench_directory
 from deploy.up import Supervisor, UpOptions
 
+SCENARIOS = ("path", "memory", "append", "verify", "whatif")
 QUICK = {
     "path": [(1, 10), (20, 60), (100, 100)],
     "three_tier": 10,
@@ -155,10 +156,33 @@ def cpu_per_request(before: dict[str, float], after: dict[str, float], requests:
     }
 
 
-async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console) -> dict[str, Any]:
+async def _measure(
+    info: dict[str, Any], mode: dict[str, Any], console: Console, only: frozenset[str] = frozenset(SCENARIOS)
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     directory = bench_directory(opds=mode["opds"])
     full = FullPath(info["http_url"], directory)
+    if "path" in only:
+        await _measure_paths(info, mode, console, full, result)
+    if "memory" in only:
+        console.log("memori dengan banyak pengajuan tertunda")
+        app_pids = {k: v for k, v in info["pids"].items() if k in ("api", "worker", "projector")}
+        result["memory"] = await bench_memory(full, app_pids, mode["pending"])
+    admin_dsn = info["database_url"].rsplit("/", 1)[0] + "/postgres"
+    if "append" in only:
+        console.log("append: Lentur vs insert mentah vs pustaka eventsourcing")
+        result["append"] = await bench_append(admin_dsn, mode["append_concurrency"], mode["append_seconds"])
+    if "verify" in only:
+        console.log("verifikasi dan bangun ulang pada ukuran yang bertambah")
+        result["verify_rebuild"] = await bench_verify_rebuild(admin_dsn, mode["sizes"])
+    if "whatif" in only:
+        result["whatif"] = await _whatif(mode["whatif_requests"], console)
+    return result
+
+
+async def _measure_paths(
+    info: dict[str, Any], mode: dict[str, Any], console: Console, full: FullPath, result: dict[str, Any]
+) -> None:
     bare = BareCeiling(info["temporal_address"])
     bare.start()
     probe = LagProbe(info["database_url"])
@@ -192,16 +216,6 @@ async def _measure(info: dict[str, Any], mode: dict[str, Any], console: Console)
     finally:
         await probe.stop()
         bare.stop()
-    console.log("memori dengan banyak pengajuan tertunda")
-    app_pids = {k: v for k, v in info["pids"].items() if k in ("api", "worker", "projector")}
-    result["memory"] = await bench_memory(full, app_pids, mode["pending"])
-    admin_dsn = info["database_url"].rsplit("/", 1)[0] + "/postgres"
-    console.log("append: Lentur vs insert mentah vs pustaka eventsourcing")
-    result["append"] = await bench_append(admin_dsn, mode["append_concurrency"], mode["append_seconds"])
-    console.log("verifikasi dan bangun ulang pada ukuran yang bertambah")
-    result["verify_rebuild"] = await bench_verify_rebuild(admin_dsn, mode["sizes"])
-    result["whatif"] = await _whatif(mode["whatif_requests"], console)
-    return result
 
 
 async def _whatif(n: int, console: Console) -> dict[str, Any]:
@@ -308,7 +322,17 @@ def plot(result: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def run_bench(*, quick: bool, json_path: Path | None, plot_path: Path | None, console: Console) -> dict[str, Any]:
+def run_bench(
+    *,
+    quick: bool,
+    json_path: Path | None,
+    plot_path: Path | None,
+    console: Console,
+    only: frozenset[str] = frozenset(SCENARIOS),
+) -> dict[str, Any]:
+    unknown = only - set(SCENARIOS)
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
     mode = QUICK if quick else FULL
     state_dir = Path(tempfile.mkdtemp(prefix="lentur-bench-")) / ".lentur"
     directory_file = state_dir.parent / "bench-directory.csv"
@@ -318,12 +342,13 @@ def run_bench(*, quick: bool, json_path: Path | None, plot_path: Path | None, co
     try:
         with console.status("menyalakan tumpukan Lentur untuk pengukuran"):
             info = supervisor.start()
-        scenarios = asyncio.run(_measure(info, mode, console))
+        scenarios = asyncio.run(_measure(info, mode, console, only))
     finally:
         supervisor.stop()
         shutil.rmtree(state_dir.parent, ignore_errors=True)
     result: dict[str, Any] = {
         "mode": "quick" if quick else "full",
+        "scenarios_run": [name for name in SCENARIOS if name in only],
         "finished_at": datetime.now(UTC).isoformat(),
         "duration_s": round(time.perf_counter() - started, 1),
         "machine": machine(),

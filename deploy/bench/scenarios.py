@@ -7,6 +7,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -171,20 +172,27 @@ class BareCeiling:
         self.address = temporal_address
         self.task_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._errors = tempfile.TemporaryFile()  # the worker's stderr, shown if it fails to start
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deploy.bench.bare", self.address, self.task_queue],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self._errors,
         )
         assert self.proc.stdout is not None
-        self.proc.stdout.readline()
+        if self.proc.stdout.readline().strip() != b"ready":
+            # A worker that died at start would leave every bare workflow waiting for ever.
+            self.proc.wait(10)
+            self._errors.seek(0)
+            tail = self._errors.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"the bare workflow worker did not start (exit {self.proc.returncode}):\n{tail}")
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(20)
+        self._errors.close()
 
     async def run(self, concurrency: int, iterations: int) -> dict[str, Any]:
         client = await Client.connect(self.address)
