@@ -17,9 +17,15 @@ _bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/dev/token
 SESSION_COOKIE = "lentur_session"
 
 
-def get_container(request: Request) -> Container:
+def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    # async, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread
+    # hand-off on every request for one attribute read.
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -21,7 +21,7 @@ from contracts.common import Role
 from contracts.zones import zone_label
 from services.auth import Principal
 from services.container import Container
-from services.deps import get_container
+from services.deps import container_of
 from services.portal import labels
 from services.portal.options import region_zone
 from services.portal.session import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid, session_token
@@ -163,7 +163,7 @@ def _next_path(request: Request) -> str:
 
 
 async def current_viewer(request: Request) -> Viewer:
-    c: Container = get_container(request)
+    c: Container = container_of(request)
     token = session_token(request)
     if not token:
         raise LoginRequired(_next_path(request))
@@ -182,7 +182,7 @@ ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 async def checked_form(request: Request) -> FormData:
     """The submitted form, once its CSRF token proved it came from a page this session was shown."""
-    c: Container = get_container(request)
+    c: Container = container_of(request)
     form = await request.form()
     submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
     if not csrf_valid(c, request, submitted if isinstance(submitted, str) else None):
