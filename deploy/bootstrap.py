@@ -12,6 +12,7 @@ import json
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
@@ -21,6 +22,7 @@ from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, 
 from opentelemetry.trace import Link
 from pydantic import SecretStr
 
+from contracts.canonical import loads
 from contracts.events import EventEnvelope
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
@@ -196,6 +198,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, ready: asyncio.
             PostgresEventStore(pool),
             pool,
             max_cached_workflows=settings.worker_max_cached_workflows,
+            sandbox=settings.workflow_sandbox,
         )
         with sandbox_bytecode() as bytecode:
             if bytecode is not None:
@@ -241,12 +244,17 @@ def notification_channels(settings: Settings) -> tuple[EmailChannel | None, Webh
     return email, webhook
 
 
+async def _the_message_itself(msg: NatsMessage) -> NatsMessage:
+    """A decoder that leaves the body alone: the projector parses it once, with the store's own JSON reader."""
+    return msg
+
+
 async def _claimed(
-    events: list[EventEnvelope], items: list[tuple[dict[str, object], NatsMessage]], store: PostgresEventStore
+    events: list[EventEnvelope], messages: list[NatsMessage], store: PostgresEventStore
 ) -> list[EventEnvelope]:
     """Events that came as a claim check (too large for one message) are read whole from the store."""
     out = []
-    for event, (_, msg) in zip(events, items, strict=True):
+    for event, msg in zip(events, messages, strict=True):
         if (msg.headers or {}).get(CLAIM_CHECK_HEADER):
             stored = await store.read_all(after=event.position - 1, limit=1)
             if not stored or stored[0].event_id != event.event_id:
@@ -279,7 +287,7 @@ def _consume(
     them; whichever applies a batch locks the projection's checkpoint row first and the others skip what it
     already applied (push delivery keeps commit-to-visible in milliseconds; a pull fetch waits out its batch).
     """
-    inbox: asyncio.Queue[tuple[dict[str, object], NatsMessage]] = asyncio.Queue()
+    inbox: asyncio.Queue[NatsMessage] = asyncio.Queue()
     Batch = tuple[list[NatsMessage], list[EventEnvelope], list[Link]]
     # Bounded, so a slow notifier holds deliveries back (max_ack_pending) instead of piling batches up here.
     following: asyncio.Queue[Batch] = asyncio.Queue(maxsize=64)
@@ -297,11 +305,14 @@ def _consume(
             config=ConsumerConfig(max_ack_pending=5000, ack_wait=30.0),
             deliver_policy=DeliverPolicy.NEW,
             ack_policy=AckPolicy.MANUAL,
+            decoder=_the_message_itself,
         )
 
     @subscribe
-    async def on_event(body: dict[str, object], msg: NatsMessage) -> None:
-        await inbox.put((body, msg))
+    async def on_event(msg: Any) -> None:
+        # One plain parameter: asking for the message as an injected `NatsMessage` made fast_depends resolve it
+        # in a worker thread for every event (a thread hand-off and a task group per message).
+        inbox.put_nowait(msg)
 
     async def apply(runner: ProjectionRunner, events: list[EventEnvelope], links: list[Link]) -> None:
         try:
@@ -321,12 +332,13 @@ def _consume(
 
     async def apply_deliveries() -> None:
         while True:
-            items = [await inbox.get()]
-            while not inbox.empty() and len(items) < 500:
-                items.append(inbox.get_nowait())
-            messages = [msg for _, msg in items]
+            messages = [await inbox.get()]
+            while not inbox.empty() and len(messages) < 500:
+                messages.append(inbox.get_nowait())
             try:
-                events = await _claimed([EventEnvelope.model_validate(body) for body, _ in items], items, store)
+                events = await _claimed(
+                    [EventEnvelope.model_validate(loads(m.body)) for m in messages], messages, store
+                )
                 links = links_from(msg.headers for msg in messages)
                 await apply(first, events, links)
             except Exception:
