@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # (a decision, a timer), which costs a few milliseconds. Requests in flight at once need a cache slot each;
     # long-pending ones do not.
     worker_max_cached_workflows: int = Field(default=300, ge=1)
+    # "shared": workflow modules are imported once for all runs; "strict": afresh for every run, with Temporal's
+    # sandbox refusing non-deterministic calls (what CI runs; see workflows/worker.py `sandbox_runner`).
+    workflow_sandbox: Literal["strict", "shared"] = "shared"
 
     nats_url: str | None = None
     nats_stream: str = "LENTUR_EVENTS"

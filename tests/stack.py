@@ -98,6 +98,8 @@ async def running_stack(
         simulated_now=simulated_now,
         simulated_anchor=datetime.now().astimezone() if simulated_now else None,
         http_port=port,
+        # Workflow code runs under the strict sandbox in every test, so a non-deterministic call fails CI.
+        workflow_sandbox=overrides.pop("workflow_sandbox", "strict"),
         **overrides,
     )
     await prepare_database(settings)

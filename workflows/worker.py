@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from temporalio.client import Client
@@ -73,10 +73,24 @@ POLLERS: dict[str, Any] = {
 }
 
 
-def sandbox_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
+SandboxMode = Literal["strict", "shared"]
+
+
+def sandbox_runner(mode: SandboxMode = "strict") -> SandboxedWorkflowRunner:
+    """Temporal's sandbox around workflow code, in one of two modes.
+
+    strict: every workflow run imports the workflow modules afresh (only the pure modules above are passed
+    through), and a non-deterministic call in them (the clock, random, I/O) raises. CI runs every workflow test,
+    the end-to-end stack and the replay of every recorded history this way, so such a call fails the build.
+    shared: every module is imported once and shared by all runs. A new workflow no longer re-imports the
+    workflow modules (measured: about a third of the worker's CPU per approval at concurrency 20), but a call
+    the strict mode would refuse goes through, so workflow code must pass strict first (CI's job) and keep no
+    module-level state of its own.
+    """
+    restrictions = SandboxRestrictions.default
+    if mode == "shared":
+        return SandboxedWorkflowRunner(restrictions=restrictions.with_passthrough_all_modules())
+    return SandboxedWorkflowRunner(restrictions=restrictions.with_passthrough_modules(*PASSTHROUGH_MODULES))
 
 
 async def connect_temporal(address: str, namespace: str = "default", *, interceptors: Sequence[Any] = ()) -> Client:
@@ -94,6 +108,7 @@ def build_worker(
     *,
     max_concurrent: int = 200,
     max_cached_workflows: int = 1000,
+    sandbox: SandboxMode = "strict",
 ) -> Worker:
     activities = ApprovalActivities(store, pool)
     return Worker(
@@ -101,7 +116,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[activities.append_events, activities.apply_quotas, activities.escalation_target],
-        workflow_runner=sandbox_runner(),
+        workflow_runner=sandbox_runner(sandbox),
         max_concurrent_activities=max_concurrent,
         max_concurrent_workflow_tasks=max_concurrent,
         max_cached_workflows=max_cached_workflows,

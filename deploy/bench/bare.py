@@ -15,7 +15,8 @@ from temporalio.worker import Worker
 # pollers and bytecode cache, which import rich and asyncpg) are used outside the workflow only.
 with workflow.unsafe.imports_passed_through():
     from runtime import loop as event_loop
-    from workflows.worker import POLLERS, sandbox_bytecode
+    from runtime.settings import Settings
+    from workflows.worker import POLLERS, sandbox_bytecode, sandbox_runner
 
 
 @workflow.defn(name="BareApproval")
@@ -40,11 +41,18 @@ async def serve(address: str, task_queue: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # The same bytecode cache as Lentur's worker (see sandbox_bytecode), so both sandboxes cost the same.
+    # The same sandbox mode and bytecode cache as Lentur's worker (see sandbox_runner, sandbox_bytecode), so
+    # both sandboxes cost the same.
+    runner = sandbox_runner(Settings().workflow_sandbox)
     with sandbox_bytecode([BareApproval]):
         # Polled like Lentur's worker (POLLERS): with the SDK's defaults new workflows queue behind one poll.
         async with Worker(
-            client, task_queue=task_queue, workflows=[BareApproval], max_concurrent_workflow_tasks=200, **POLLERS
+            client,
+            task_queue=task_queue,
+            workflows=[BareApproval],
+            workflow_runner=runner,
+            max_concurrent_workflow_tasks=200,
+            **POLLERS,
         ):
             print("ready", flush=True)
             await stop.wait()

@@ -1,0 +1,45 @@
+"""The worker's two sandbox modes against a real Temporal dev server.
+
+CI runs workflow code under "strict", where a non-deterministic call fails the workflow task; the production
+worker runs "shared", which would let the same call through. This is the difference CI relies on.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError
+
+from deploy.infra import InfraAddresses
+from tests.integration.sandbox_probe import ReadsTheWallClock
+from workflows.worker import SandboxMode, sandbox_runner
+
+
+async def run_probe(infra: InfraAddresses, mode: SandboxMode) -> str:
+    client = await Client.connect(infra.temporal_address)
+    task_queue = f"sandbox-{mode}-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ReadsTheWallClock],
+        workflow_runner=sandbox_runner(mode),
+        # Fail the workflow, instead of retrying its task for ever, when the sandbox refuses a call.
+        workflow_failure_exception_types=[RestrictedWorkflowAccessError],
+    ):
+        result: str = await client.execute_workflow(
+            ReadsTheWallClock.run, id=f"probe-{uuid.uuid4()}", task_queue=task_queue
+        )
+        return result
+
+
+async def test_strict_mode_fails_a_workflow_that_reads_the_wall_clock(infra: InfraAddresses) -> None:
+    with pytest.raises(WorkflowFailureError) as failed:
+        await run_probe(infra, "strict")
+    assert "datetime.datetime.now" in str(failed.value.cause)
+
+
+async def test_shared_mode_lets_the_same_call_through(infra: InfraAddresses) -> None:
+    assert await run_probe(infra, "shared")
