@@ -100,7 +100,7 @@ class CorrelateAndSecure:
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="Lentur",
-        version="0.1.0",
+        version="0.2.0",
         description="Pengajuan kerja fleksibel (WFH/WFA) dan cuti ASN, dengan jejak audit yang dapat diverifikasi.",
     )
     app.state.container = container

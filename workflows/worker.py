@@ -19,10 +19,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from eventstore.store import PostgresEventStore
 from workflows.approval.activities import ApprovalActivities
-from workflows.approval.workflow import ApprovalWorkflow
+from workflows.approval.workflow import ApprovalWorkflow, ApprovalWorkflowWithEarlierHistories
 from workflows.compliance.workflow import ComplianceWorkflow
 
-WORKFLOWS = [ApprovalWorkflow, ComplianceWorkflow]
+WORKFLOWS = [ApprovalWorkflow, ApprovalWorkflowWithEarlierHistories, ComplianceWorkflow]
 
 # Our pure modules are deterministic; passing them through keeps the sandbox from re-importing pydantic
 # models for every workflow run (a large start-up cost).
@@ -33,6 +33,7 @@ PASSTHROUGH_MODULES = (
     "workflows.compliance.models",
     "workflows.compliance.schedule",
     "workflows.activity_options",
+    "workflows.versions",
     "pydantic",
 )
 

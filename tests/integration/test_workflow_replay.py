@@ -1,8 +1,13 @@
 """Safe upgrades: recorded histories of every workflow path must replay against today's workflow code.
 
-A change that alters the order of commands (without `workflow.patched(...)`) makes this fail. Regenerate
-the fixtures only for an intentional, versioned change: `LENTUR_RECORD_HISTORIES=1 pytest
-tests/integration/test_approval_workflow.py`.
+A change that alters the order of commands (without `workflow.patched(...)`) makes this fail. Three
+generations are kept for each path, each standing for requests that may still be in flight:
+- `<path>.json`: today's, type ApprovalWorkflowV2 (from release 0.2.0; no patch markers);
+- `<path>.v2.json`: type ApprovalWorkflow with patch markers (releases before 0.2.0);
+- `<path>.v1.json`: type ApprovalWorkflow from before appends became local activities.
+Histories replay under the strict sandbox, so a non-deterministic call on a recorded path fails here too.
+Record today's generation again only for an intentional, versioned change: `LENTUR_RECORD_HISTORIES=1 pytest
+tests/integration/test_approval_workflow.py` (it rewrites the unsuffixed files only).
 """
 
 from __future__ import annotations
@@ -26,7 +31,22 @@ RECORDED = sorted(p.name.removesuffix(".json") for p in HISTORIES.glob("*.json")
 
 def test_every_path_has_a_recorded_history_for_today_and_before_each_patch() -> None:
     assert set(RECORDED) >= REQUIRED_PATHS  # recorded with today's code
+    assert set(RECORDED) >= {f"{p}.v2" for p in REQUIRED_PATHS}  # the type with patch markers
     assert set(RECORDED) >= {f"{p}.v1" for p in REQUIRED_PATHS - {"approve_with_duties"}}  # before local activities
+
+
+def workflow_type(path: str) -> str:
+    first = json.loads((HISTORIES / f"{path}.json").read_text())["events"][0]
+    name: str = first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+    return name
+
+
+@pytest.mark.parametrize("path", sorted(REQUIRED_PATHS))
+def test_todays_histories_are_the_new_type_and_record_no_patch_markers(path: str) -> None:
+    assert workflow_type(path) == "ApprovalWorkflowV2"
+    assert workflow_type(f"{path}.v2") == "ApprovalWorkflow"
+    text = (HISTORIES / f"{path}.json").read_text()
+    assert "core_patch" not in text and "TemporalChangeVersion" not in text
 
 
 @pytest.mark.parametrize("path", RECORDED)

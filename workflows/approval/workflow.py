@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.compliance.models import ComplianceInput, compliance_workflow_id
     from workflows.compliance.schedule import duties_for
     from workflows.recording import Recorded, append_to_stream
+    from workflows.versions import patched
 
 
 DUTIES_FROM_FIRST_DAY = "duties-from-first-day"
@@ -85,8 +86,11 @@ def _fail(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, type=code, non_retryable=True)
 
 
-@workflow.defn(name="ApprovalWorkflow")
+@workflow.defn(name="ApprovalWorkflowV2")
 class ApprovalWorkflow:
+    """Requests submitted from release 0.2.0 on run as ApprovalWorkflowV2: the same code as the type below,
+    started after every patch in it, so it records no patch markers (workflows/versions.py)."""
+
     @workflow.init
     def __init__(self, inp: ApprovalInput) -> None:
         self.inp = inp
@@ -305,8 +309,8 @@ class ApprovalWorkflow:
                     pass
             async with self.lock:
                 await self._on_deadline()
-        if self.status == RequestStatus.APPROVED.value and workflow.patched("compliance-duties"):
-            if workflow.patched(DUTIES_FROM_FIRST_DAY):
+        if self.status == RequestStatus.APPROVED.value and patched("compliance-duties"):
+            if patched(DUTIES_FROM_FIRST_DAY):
                 # Duties begin on the first approved day; until then the request may still be cancelled, and a
                 # cancelled request never schedules any.
                 await self._while_approved_until(self._first_day_starts())
@@ -705,6 +709,16 @@ class ApprovalWorkflow:
     @resubmit.validator
     def _validate_resubmit(self, cmd: ResubmitCommand) -> None:
         self._check_resubmit(cmd)
+
+
+@workflow.defn(name="ApprovalWorkflow")
+class ApprovalWorkflowWithEarlierHistories(ApprovalWorkflow):
+    """Requests started by releases before 0.2.0 (and their recorded histories) keep this type and replay the
+    paths their patch markers say; nothing new starts as it."""
+
+    @workflow.run
+    async def run(self, inp: ApprovalInput) -> RequestSnapshot:
+        return await super().run(inp)
 
 
 def describe(snapshot: RequestSnapshot) -> dict[str, Any]:
