@@ -28,6 +28,7 @@ from deploy.bench.scenarios import (
 )
 from deploy.bench.workload import bench_directory
 from deploy.up import Supervisor, UpOptions
+from runtime import loop as event_loop
 
 SCENARIOS = ("path", "memory", "append", "verify", "whatif")
 QUICK = {
@@ -88,8 +89,16 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     if c20:
         add("full path throughput / bare workflow ceiling at concurrency 20", c20["full_vs_bare_throughput"], 0.6)
         add(
-            "decision → visible p99 at concurrency 20 (ms)",
-            c20["full"]["decision_to_visible"].get("p99_ms"),
+            "decision recorded → visible in GET /api/requests/{id}, p99 at concurrency 20 (ms)",
+            c20["full"].get("decision_recorded_to_visible", {}).get("p99_ms"),
+            250,
+            higher_is_better=False,
+        )
+        # The same goal against the approver's whole call (waiting for the workflow under load included), so the
+        # two readings are never confused.
+        add(
+            "decision round trip (approver's POST → answer showing it), p99 at concurrency 20 (ms)",
+            c20["full"]["decision_round_trip"].get("p99_ms"),
             250,
             higher_is_better=False,
         )
@@ -231,7 +240,8 @@ async def _whatif(n: int, console: Console) -> dict[str, Any]:
 def render(console: Console, result: dict[str, Any]) -> None:
     paths = result["scenarios"].get("workflow_vs_full_path", {})
     table = Table(title="Jalur penuh (HTTP → Temporal → store → NATS → proyeksi) vs alur kerja Temporal polos")
-    for column in ("konkurensi", "polos/s", "penuh/s", "rasio", "penuh p50 ms", "penuh p99 ms", "keputusan p99 ms"):
+    columns = ("konkurensi", "polos/s", "penuh/s", "rasio", "penuh p50 ms", "penuh p99 ms")
+    for column in (*columns, "update polos p99", "keputusan p99 ms", "tercatat→tampil p99"):
         table.add_column(column, justify="right")
     for concurrency, row in paths.items():
         full = row["full"]
@@ -242,7 +252,9 @@ def render(console: Console, result: dict[str, Any]) -> None:
             str(row["full_vs_bare_throughput"]),
             str(full["submit_to_approved"].get("p50_ms")),
             str(full["submit_to_approved"].get("p99_ms")),
-            str(full["decision_to_visible"].get("p99_ms")),
+            str(row["bare"]["update"].get("p99_ms")),
+            str(full["decision_round_trip"].get("p99_ms")),
+            str(full.get("decision_recorded_to_visible", {}).get("p99_ms", "-")),
         )
     console.print(table)
     c20 = paths.get("20", {})
@@ -257,7 +269,7 @@ def render(console: Console, result: dict[str, Any]) -> None:
         console.print(
             f"Cuti tahunan tiga tingkat, konkurensi 1: {leave['completed']}/{leave['iterations']} disetujui, "
             f"pengajuan → disetujui p50 {t.get('p50_ms')} ms, p99 {t.get('p99_ms')} ms, "
-            f"keputusan p99 {leave['decision_to_visible'].get('p99_ms')} ms"
+            f"keputusan p99 {leave['decision_round_trip'].get('p99_ms')} ms"
         )
     append = Table(title="Append satu peristiwa per transaksi")
     for column in ("konkurensi", "insert mentah/s", "Lentur/s", "eventsourcing/s", "Lentur/mentah", "Lentur/es"):
@@ -342,7 +354,7 @@ def run_bench(
     try:
         with console.status("menyalakan tumpukan Lentur untuk pengukuran"):
             info = supervisor.start()
-        scenarios = asyncio.run(_measure(info, mode, console, only))
+        scenarios = event_loop.run(_measure(info, mode, console, only))
     finally:
         supervisor.stop()
         shutil.rmtree(state_dir.parent, ignore_errors=True)

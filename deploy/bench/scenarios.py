@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import statistics
 import subprocess
@@ -116,6 +117,7 @@ class FullPath:
         `three_tier` annual leave through unit head, OPD head and the PPK."""
         totals: list[float] = []
         decisions: list[float] = []
+        answered: dict[str, list[float]] = {}  # request id → when each decision's answer arrived, in order
         failures: list[str] = []
         limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=60, limits=limits) as http:
@@ -134,6 +136,7 @@ class FullPath:
                     failures.append(f"submit {r.status_code}: {r.text[:200]}")
                     return
                 task_id = r.json()["current_task_id"]
+                times = answered.setdefault(r.json()["id"], [])
                 for approver in (head, opd_head, self.directory.ppk) if three_tier else (head, opd_head):
                     t = time.perf_counter()
                     d = await http.post(
@@ -141,7 +144,8 @@ class FullPath:
                         json={"decision": "approve"},
                         headers={"Authorization": f"Bearer {self.tokens[approver]}"},
                     )
-                    decisions.append(time.perf_counter() - t)
+                    times.append(time.perf_counter())
+                    decisions.append(times[-1] - t)
                     if d.status_code != 200:
                         failures.append(f"decide {d.status_code}: {d.text[:200]}")
                         return
@@ -154,6 +158,9 @@ class FullPath:
             if lag is not None:
                 lag.reset()
             wall = await run_concurrently(iterations, concurrency, one)
+        figures: dict[str, Any] = {}
+        if lag is not None:
+            figures["decision_recorded_to_visible"] = percentiles(await lag.recorded_to_answered(answered))
         return {
             "concurrency": concurrency,
             "iterations": iterations,
@@ -162,9 +169,11 @@ class FullPath:
             "failure_samples": failures[:3],
             "throughput_per_s": round(len(totals) / wall, 2),
             "submit_to_approved": percentiles(totals),
-            "decision_to_visible": percentiles(decisions),
+            # The approver's whole call: queueing for the workflow, the Update, the append and the wait until
+            # the read model shows it (the API answers only then).
+            "decision_round_trip": percentiles(decisions),
             "wall_s": round(wall, 2),
-        }
+        } | figures
 
 
 class BareCeiling:
@@ -236,6 +245,7 @@ class LagProbe:
         self.dsn = dsn
         self.committed: dict[int, float] = {}
         self.applied: list[tuple[int, float]] = []
+        self._ordered: list[int] = []
         self.conn: asyncpg.Connection | None = None
 
     async def start(self) -> None:
@@ -250,6 +260,7 @@ class LagProbe:
     def reset(self) -> None:
         self.committed.clear()
         self.applied.clear()
+        self._ordered = []
 
     def _on_commit(self, _c: object, _p: int, _ch: str, payload: str) -> None:
         self.committed[int(payload)] = time.perf_counter()
@@ -258,6 +269,36 @@ class LagProbe:
         name, _, position = payload.rpartition(":")
         if name == "read-models":
             self.applied.append((int(position), time.perf_counter()))
+
+    def committed_at(self, position: int) -> float | None:
+        """When the append holding `position` committed (its NOTIFY carries the batch's last position)."""
+        if len(self._ordered) != len(self.committed):
+            self._ordered = sorted(self.committed)
+        i = bisect.bisect_left(self._ordered, position)
+        return self.committed[self._ordered[i]] if i < len(self._ordered) else None
+
+    async def recorded_to_answered(self, answered: dict[str, list[float]]) -> list[float]:
+        """For each decision: from the commit of its DecisionRecorded to the API's answer showing it.
+
+        The API answers a decision only once GET /api/requests/{id} shows it, so this is the time a decision
+        takes to become visible once it is recorded (an upper bound: the answer still had to travel back).
+        """
+        assert self.conn is not None
+        rows = await self.conn.fetch(
+            "SELECT stream_id, position FROM events WHERE stream_id = ANY($1::text[]) AND type = 'DecisionRecorded' "
+            "ORDER BY stream_id, version",
+            [f"request-{request_id}" for request_id in answered],
+        )
+        positions: dict[str, list[int]] = {}
+        for row in rows:
+            positions.setdefault(row["stream_id"].removeprefix("request-"), []).append(row["position"])
+        out = []
+        for request_id, times in answered.items():
+            for position, answered_at in zip(positions.get(request_id, []), times, strict=False):
+                committed = self.committed_at(position)
+                if committed is not None:
+                    out.append(max(0.0, answered_at - committed))
+        return out
 
     def figures(self) -> dict[str, Any]:
         lags = []
