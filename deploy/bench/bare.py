@@ -1,22 +1,10 @@
 """The ceiling: a bare Temporal workflow of the same shape as a two-tier approval (start, 2 updates, result)
-with no store, no NATS and no HTTP. Run as its own worker process, like Lentur's."""
+with no store, no NATS and no HTTP. Its worker runs as a process of its own (deploy/bench/bare_worker.py),
+like Lentur's."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
-
 from temporalio import workflow
-from temporalio.client import Client
-from temporalio.worker import Worker
-
-# The sandbox imports this module again for every workflow it runs; the worker's own modules (its event loop,
-# pollers and bytecode cache, which import rich and asyncpg) are used outside the workflow only.
-with workflow.unsafe.imports_passed_through():
-    from runtime import loop as event_loop
-    from runtime.settings import Settings
-    from workflows.worker import POLLERS, sandbox_bytecode, sandbox_runner
 
 
 @workflow.defn(name="BareApproval")
@@ -33,31 +21,3 @@ class BareApproval:
     async def decide(self, actor: str) -> int:
         self.decisions += 1
         return self.decisions
-
-
-async def serve(address: str, task_queue: str) -> None:
-    client = await Client.connect(address)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    # The same sandbox mode and bytecode cache as Lentur's worker (see sandbox_runner, sandbox_bytecode), so
-    # both sandboxes cost the same.
-    runner = sandbox_runner(Settings().workflow_sandbox)
-    with sandbox_bytecode([BareApproval]):
-        # Polled like Lentur's worker (POLLERS): with the SDK's defaults new workflows queue behind one poll.
-        async with Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[BareApproval],
-            workflow_runner=runner,
-            max_concurrent_workflow_tasks=200,
-            **POLLERS,
-        ):
-            print("ready", flush=True)
-            await stop.wait()
-
-
-if __name__ == "__main__":
-    # The same event loop as Lentur's worker, so the ceiling is not lowered by a slower loop.
-    event_loop.run(serve(sys.argv[1], sys.argv[2]))

@@ -185,7 +185,7 @@ class BareCeiling:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deploy.bench.bare", self.address, self.task_queue],
+            [sys.executable, "-m", "deploy.bench.bare_worker", self.address, self.task_queue],
             stdout=subprocess.PIPE,
             stderr=self._errors,
         )

@@ -3,11 +3,17 @@ or every figure compared with it is meaningless (a worker that died at start onc
 
 from __future__ import annotations
 
+import pytest
+
 from deploy.bench.scenarios import BareCeiling
 from deploy.infra import InfraAddresses
 
 
-async def test_the_bare_workflow_worker_starts_and_takes_workflows_to_their_result(infra: InfraAddresses) -> None:
+@pytest.mark.parametrize("mode", ["shared", "strict"])
+async def test_the_bare_workflow_worker_starts_and_takes_workflows_to_their_result(
+    infra: InfraAddresses, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LENTUR_WORKFLOW_SANDBOX", mode)  # read by the worker process, as by Lentur's worker
     bare = BareCeiling(infra.temporal_address)
     bare.start()
     try:
