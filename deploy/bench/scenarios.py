@@ -160,7 +160,9 @@ class FullPath:
             wall = await run_concurrently(iterations, concurrency, one)
         figures: dict[str, Any] = {}
         if lag is not None:
-            figures["decision_recorded_to_visible"] = percentiles(await lag.recorded_to_answered(answered))
+            latencies = await lag.decision_latencies(answered)
+            figures["decision_recorded_to_visible"] = percentiles(latencies["to_visible"])
+            figures["decision_recorded_to_answered"] = percentiles(latencies["to_answered"])
         return {
             "concurrency": concurrency,
             "iterations": iterations,
@@ -245,7 +247,6 @@ class LagProbe:
         self.dsn = dsn
         self.committed: dict[int, float] = {}
         self.applied: list[tuple[int, float]] = []
-        self._ordered: list[int] = []
         self.conn: asyncpg.Connection | None = None
 
     async def start(self) -> None:
@@ -260,7 +261,6 @@ class LagProbe:
     def reset(self) -> None:
         self.committed.clear()
         self.applied.clear()
-        self._ordered = []
 
     def _on_commit(self, _c: object, _p: int, _ch: str, payload: str) -> None:
         self.committed[int(payload)] = time.perf_counter()
@@ -270,18 +270,19 @@ class LagProbe:
         if name == "read-models":
             self.applied.append((int(position), time.perf_counter()))
 
-    def committed_at(self, position: int) -> float | None:
-        """When the append holding `position` committed (its NOTIFY carries the batch's last position)."""
-        if len(self._ordered) != len(self.committed):
-            self._ordered = sorted(self.committed)
-        i = bisect.bisect_left(self._ordered, position)
-        return self.committed[self._ordered[i]] if i < len(self._ordered) else None
+    @staticmethod
+    def _first_at_or_after(moments: list[tuple[int, float]], position: int) -> float | None:
+        """`moments` sorted (last position of a batch, when): when the batch holding `position` got there."""
+        i = bisect.bisect_left(moments, (position, float("-inf")))
+        return moments[i][1] if i < len(moments) else None
 
-    async def recorded_to_answered(self, answered: dict[str, list[float]]) -> list[float]:
-        """For each decision: from the commit of its DecisionRecorded to the API's answer showing it.
+    async def decision_latencies(self, answered: dict[str, list[float]]) -> dict[str, list[float]]:
+        """For each decision, from the commit of its DecisionRecorded:
 
-        The API answers a decision only once GET /api/requests/{id} shows it, so this is the time a decision
-        takes to become visible once it is recorded (an upper bound: the answer still had to travel back).
+        - to_visible: until the read models that GET /api/requests/{id} reads have it (the projector's commit
+          of a batch at or past its position; a GET reads those tables directly);
+        - to_answered: until the approver's call came back (an upper bound of the above: the Update's result
+          still travels back through Temporal, the API waits until it sees the position, the answer crosses HTTP).
         """
         assert self.conn is not None
         rows = await self.conn.fetch(
@@ -292,12 +293,18 @@ class LagProbe:
         positions: dict[str, list[int]] = {}
         for row in rows:
             positions.setdefault(row["stream_id"].removeprefix("request-"), []).append(row["position"])
-        out = []
+        committed = sorted(self.committed.items())
+        applied = sorted(self.applied)
+        out: dict[str, list[float]] = {"to_visible": [], "to_answered": []}
         for request_id, times in answered.items():
             for position, answered_at in zip(positions.get(request_id, []), times, strict=False):
-                committed = self.committed_at(position)
-                if committed is not None:
-                    out.append(max(0.0, answered_at - committed))
+                committed_at = self._first_at_or_after(committed, position)
+                if committed_at is None:
+                    continue
+                visible_at = self._first_at_or_after(applied, position)
+                if visible_at is not None:
+                    out["to_visible"].append(max(0.0, visible_at - committed_at))
+                out["to_answered"].append(max(0.0, answered_at - committed_at))
         return out
 
     def figures(self) -> dict[str, Any]:
