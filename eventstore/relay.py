@@ -76,6 +76,7 @@ class OutboxRelay:
         self.published = 0
         self._wake = asyncio.Event()
         self.is_leader = False
+        self._cursor: int | None = None  # the last position published, known while leader
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -105,6 +106,8 @@ class OutboxRelay:
             await conn.execute(
                 "INSERT INTO relay_cursor (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", self.name
             )
+            # Read once per term as leader: while the lock is held no one else moves it.
+            self._cursor = int(await conn.fetchval("SELECT position FROM relay_cursor WHERE name = $1", self.name))
             while not stop.is_set():
                 self._wake.clear()
                 sent = await self.publish_pending(conn)
@@ -113,12 +116,14 @@ class OutboxRelay:
                         await asyncio.wait_for(self._wake.wait(), 1.0)
         finally:
             self.is_leader = False
+            self._cursor = None
             with contextlib.suppress(Exception):
                 await conn.close()
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
-        cursor = int(await conn.fetchval("SELECT position FROM relay_cursor WHERE name = $1", self.name))
-        events = await self.store.read_all(after=cursor, limit=self.batch_size)
+        if self._cursor is None:
+            self._cursor = int(await conn.fetchval("SELECT position FROM relay_cursor WHERE name = $1", self.name))
+        events = await self.store.read_all(after=self._cursor, limit=self.batch_size)
         if not events:
             return 0
         with producer_span("publish lentur.events") as span:
@@ -146,6 +151,7 @@ class OutboxRelay:
                 )
             )
         await conn.execute("UPDATE relay_cursor SET position = $2 WHERE name = $1", self.name, events[-1].position)
+        self._cursor = events[-1].position
         self.published += len(events)
         RELAY_PUBLISHED.inc(len(events))
         return len(events)
