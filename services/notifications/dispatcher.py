@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 CHANNELS = ("email", "webhook")
 STATUSES = ("pending", "sending", "retry", "sent", "failed", "skipped")
 DIGEST_NAMESPACE = uuid.UUID("9a4e2b7c-1d3f-4e5a-8b6c-7d8e9f0a1b2c")
+DIGEST_CHECK_EVERY = timedelta(minutes=1)
 _DUE = "((status IN ('pending', 'retry') AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1))"
 _DETAILS = (
     "SELECT d.*, n.kind, n.title, n.body, n.link, n.request_id, n.task_id, n.event_id, n.created_at AS noted_at, "
@@ -74,6 +75,9 @@ class NotificationDispatcher:
         self._limit = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self.passes = 0
+        # Digests fall due at an hour, not on an event: looked for at most once a DIGEST_CHECK_EVERY (and again at
+        # once while they keep turning up), instead of on every wake-up after each notification.
+        self._next_digest_check: datetime | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -146,7 +150,10 @@ class NotificationDispatcher:
             if sent:
                 await self._sent(sent)  # one statement for the pass, not one per message
             worked += len(rows)
-        worked += await self._digests(now)
+        if self._next_digest_check is None or now >= self._next_digest_check:
+            digests = await self._digests(now)
+            self._next_digest_check = None if digests else now + DIGEST_CHECK_EVERY
+            worked += digests
         return worked
 
     async def _deliver_one(self, row: asyncpg.Record) -> bool:
