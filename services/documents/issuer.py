@@ -23,7 +23,6 @@ import structlog
 
 from contracts.common import PolicyRef
 from contracts.events import SYSTEM_ACTOR, DocumentIssued, DocumentRevoked
-from eventstore.projector import PROJECTION_CHANNEL
 from eventstore.store import AppendUnit, ConcurrencyError, NewEvent, PostgresEventStore
 from runtime.clock import Clock
 from services.documents.bahasa import local_date
@@ -37,6 +36,7 @@ from services.documents.letters import (
     post_title,
     signer_label,
 )
+from services.documents.projection import LETTER_JOBS_CHANNEL
 from services.documents.regions import region_display
 from services.documents.render import render_letter
 from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
@@ -128,10 +128,7 @@ class LetterIssuer:
             try:
                 conn = await asyncpg.connect(self.dsn)
                 try:
-                    await conn.add_listener(
-                        PROJECTION_CHANNEL,
-                        lambda *args: self._wake.set() if str(args[-1]).startswith("letters:") else None,
-                    )
+                    await conn.add_listener(LETTER_JOBS_CHANNEL, lambda *_: self._wake.set())
                     while not conn.is_closed():
                         await asyncio.sleep(5.0)
                 finally:

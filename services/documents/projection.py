@@ -13,6 +13,8 @@ from services.documents.letters import letter_kind
 from services.notifications.context import fold_request, load_request_facts
 
 TRIGGERS = ("RequestApproved", "RequestCancelled")
+# Told (at commit) when a job is queued, so the issuer wakes for jobs and not for every batch of events.
+LETTER_JOBS_CHANNEL = "lentur_letter_jobs"
 
 
 def issue_job_id(request_id: UUID, round_: int) -> str:
@@ -21,9 +23,10 @@ def issue_job_id(request_id: UUID, round_: int) -> str:
 
 class LetterProjection:
     name = "letters"
+    consumes = frozenset({*TRIGGERS, "DocumentIssued", "DocumentRevoked"})
 
     async def apply_batch(self, conn: Any, events: list[EventEnvelope]) -> None:
-        relevant = [e for e in events if e.type in (*TRIGGERS, "DocumentIssued", "DocumentRevoked")]
+        relevant = [e for e in events if e.type in self.consumes]
         if not relevant:
             return
         request_ids = sorted({UUID(str(e.payload["request_id"])) for e in relevant if e.type in TRIGGERS})
@@ -65,8 +68,9 @@ class LetterProjection:
     async def _job(self, conn: Any, job_id: str, action: str, kind: str, event: EventEnvelope) -> None:
         round_ = int(job_id.rsplit(":", 1)[1])
         await conn.execute(
-            "INSERT INTO letter_jobs (job_id, action, request_id, round, kind, event_id, position, next_attempt_at, "
-            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
+            "WITH queued AS (INSERT INTO letter_jobs (job_id, action, request_id, round, kind, event_id, position, "
+            "next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING "
+            "RETURNING job_id) SELECT pg_notify($9, job_id) FROM queued",
             job_id,
             action,
             UUID(str(event.payload["request_id"])),
@@ -75,4 +79,5 @@ class LetterProjection:
             event.event_id,
             event.position,
             event.occurred_at,
+            LETTER_JOBS_CHANNEL,
         )
