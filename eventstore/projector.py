@@ -31,6 +31,12 @@ class Projection(Protocol):
     async def apply_batch(self, conn: Connection, events: list[EventEnvelope]) -> None: ...
 
 
+def consumed_types(projection: Projection) -> frozenset[str] | None:
+    """The event types a projection acts on, when it says (a `consumes` attribute); None means every type."""
+    consumes: frozenset[str] | None = getattr(projection, "consumes", None)
+    return consumes
+
+
 class ProjectionRunner:
     def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, projection: Projection) -> None:
         self.pool = pool
@@ -51,6 +57,12 @@ class ProjectionRunner:
 
     async def deliver(self, delivered: Sequence[EventEnvelope]) -> int:
         """Apply what was delivered (in any order, possibly repeated); returns the new checkpoint."""
+        consumes = consumed_types(self.projection)
+        if consumes is not None and delivered and not any(e.type in consumes for e in delivered):
+            async with self._lock:
+                moved = await self._pass_over(delivered)
+            if moved is not None:
+                return moved
         async with self._lock, self.pool.acquire() as conn, conn.transaction():
             checkpoint = await self._lock_checkpoint(conn)
             by_position = {e.position: e for e in delivered if e.position > checkpoint}
@@ -76,6 +88,32 @@ class ProjectionRunner:
             )
             self.applied += len(events)
             return highest
+
+    async def _pass_over(self, delivered: Sequence[EventEnvelope]) -> int | None:
+        """A batch of events this projection does not act on moves its checkpoint in one statement: only from
+        just before the batch (or inside it, for a repeated delivery) to its end. Returns None when that is
+        not the case (a hole before the batch, which may hide an event it acts on: the full path fills it)."""
+        positions = {e.position for e in delivered}
+        lowest, highest = min(positions), max(positions)
+        if len(positions) != highest - lowest + 1:
+            return None
+        moved = await self.pool.fetchval(
+            "WITH moved AS (UPDATE projection_checkpoints SET position = $3 "
+            "WHERE name = $1 AND position >= $2 - 1 AND position < $3 RETURNING position) "
+            "SELECT position, pg_notify($4, $5) FROM moved",
+            self.name,
+            lowest,
+            highest,
+            PROJECTION_CHANNEL,
+            f"{self.name}:{highest}",
+        )
+        if moved is not None:
+            self.applied += len(positions)
+            return highest
+        if await self.checkpoint() >= highest:  # delivered again after it was applied
+            self.duplicates_skipped += len(delivered)
+            return highest
+        return None
 
     async def _lock_checkpoint(self, conn: Connection) -> int:
         """The projection's position, its row locked until the transaction ends (created at 0 the first time)."""

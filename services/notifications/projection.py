@@ -139,12 +139,13 @@ async def start_at_head(pool: Any, name: str) -> None:
 
 class NotifierProjection:
     name = "notifier"
+    consumes = NOTIFIED_TYPES | {PREFERENCES_EVENT}
 
     def __init__(self, config: NotifierConfig) -> None:
         self.config = config
 
     async def apply_batch(self, conn: Any, events: list[EventEnvelope]) -> None:
-        relevant = [e for e in events if e.type in NOTIFIED_TYPES or e.type == PREFERENCES_EVENT]
+        relevant = [e for e in events if e.type in self.consumes]
         if not relevant:
             return
         request_ids = sorted({UUID(str(e.payload["request_id"])) for e in relevant if e.payload.get("request_id")})
