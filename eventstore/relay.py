@@ -111,7 +111,9 @@ class OutboxRelay:
             while not stop.is_set():
                 self._wake.clear()
                 sent = await self.publish_pending(conn)
-                if sent == 0:
+                if sent < self.batch_size:
+                    # Caught up with what was there. An append committed meanwhile has set the wake already; the
+                    # one-second poll covers a notification lost with a dropped connection.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), 1.0)
         finally:
