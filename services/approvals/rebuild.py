@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -35,22 +37,31 @@ async def fold_store(
         disable=progress is None,
         transient=True,
     )
-    # The fold creates millions of small objects and frees none; the cyclic collector would rescan them all
-    # again and again (most of the time of a large rebuild) while finding nothing to free.
+    with collector_paused(), bar:
+        task = bar.add_task("events", total=head)
+        apply = state.apply
+        async for events in scan_envelopes(store.pool, up_to=head, batch_size=batch_size):
+            for event in events:
+                apply(upcast(event))
+            bar.update(task, completed=events[-1].position)
+    return state
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while read models are folded and written.
+
+    A rebuild creates millions of small objects and frees none until it is done; each collection would scan
+    them all again while finding nothing to free. Left on, it took most of a large rebuild's time, and more
+    than linearly: building the rows to copy after a 100k-event fold took 1.9 s with it and 0.3 s without.
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with bar:
-            task = bar.add_task("events", total=head)
-            apply = state.apply
-            async for events in scan_envelopes(store.pool, up_to=head, batch_size=batch_size):
-                for event in events:
-                    apply(upcast(event))
-                bar.update(task, completed=events[-1].position)
+        yield
     finally:
         if collecting:
             gc.enable()
-    return state
 
 
 async def rebuild_read_models(pool: asyncpg.Pool, *, progress: Console | None = None) -> dict[str, Any]:
@@ -60,14 +71,15 @@ async def rebuild_read_models(pool: asyncpg.Pool, *, progress: Console | None = 
     state = await fold_store(store, up_to=head, progress=progress)
     folded = time.perf_counter()
     name = ReadModelProjection.name
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SET LOCAL statement_timeout = 0")
-        await conn.execute(
-            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", name
-        )
-        await conn.execute("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
-        await write_full_state(conn, state)
-        await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, head)
+    with collector_paused():
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL statement_timeout = 0")
+            await conn.execute(
+                "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING", name
+            )
+            await conn.execute("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name)
+            await write_full_state(conn, state)
+            await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE name = $1", name, head)
     finished = time.perf_counter()
     return {
         "events": head,
