@@ -144,6 +144,40 @@ async def test_a_changed_byte_is_located(tampered, template: dict, change: str) 
     assert not report.ok and report.first_bad_position == victim, report.reason
 
 
+async def test_an_integer_beyond_64_bits_verifies_exactly_and_a_change_to_it_is_located(
+    store: PostgresEventStore,
+) -> None:
+    """The verifier reads payloads with a fast parser that turns such integers into floats; it must then read
+    them again exactly rather than call the event changed, and still catch a change to the last digit."""
+    big = 2**64 + 12345
+    await store.append(
+        AppendUnit(
+            [
+                NewEvent(
+                    event_id=uuid.uuid4(),
+                    stream_id="ledger-bigint",
+                    type="LedgerNoted",
+                    schema_version=1,
+                    payload={"amount": big, "note": "x"},
+                    occurred_at=datetime(2025, 12, 22, 1, 0, tzinfo=UTC),
+                    actor="system",
+                    correlation_id="c",
+                )
+            ]
+        )
+    )
+    assert (await verify_store(store.pool)).ok
+    async with store.pool.acquire() as conn:
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        await conn.execute(
+            "UPDATE events SET payload = jsonb_set(payload, '{amount}', $1::text::jsonb) WHERE stream_id = $2",
+            str(big + 1),
+            "ledger-bigint",
+        )
+    report = await verify_store(store.pool)
+    assert not report.ok and report.first_bad_position == 1 and "content" in (report.reason or "")
+
+
 async def test_two_swapped_positions_are_located(tampered) -> None:
     conn, pool = tampered
     p, q = 40, 41
