@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ K8S_DOCS = [
     for doc in yaml.safe_load_all(path.read_text())
     if doc
 ]
-LENTUR_IMAGE = "lentur:0.1.0"
+# Every manifest runs the image of the release being built (the project's version in pyproject.toml).
+LENTUR_IMAGE = f"lentur:{tomllib.loads((DEPLOY.parent / 'pyproject.toml').read_text())['project']['version']}"
 UPSTREAM_IMAGES = {"postgres", "temporalio/auto-setup", "temporalio/ui", "nats"}
 SETTING_NAMES = {f"LENTUR_{name.upper()}" for name in Settings.model_fields}
 SECRET_WORDS = ("SECRET", "PASSWORD", "DATABASE_URL")
@@ -161,9 +163,11 @@ def _config() -> dict[str, str]:
     return next(doc["data"] for _, doc in K8S_DOCS if doc["kind"] == "ConfigMap")
 
 
-def test_kustomization_lists_every_manifest() -> None:
+def test_kustomization_lists_every_manifest_and_sets_our_image() -> None:
     kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(p.name for p in K8S_FILES if p.name != "kustomization.yaml")
+    (image,) = kustomization["images"]
+    assert f"{image['newName']}:{image['newTag']}" == LENTUR_IMAGE
 
 
 def test_components_run_replicated_with_limits_and_our_image() -> None:
