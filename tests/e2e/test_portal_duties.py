@@ -54,12 +54,15 @@ async def test_check_in_from_the_request_page_and_the_superiors_view(stack: Runn
     asn = await portal_client(stack, LUWU["staff"])
     head = await portal_client(stack, LUWU["opd_head"])
     try:
+        # Wait for the check-in form itself: until the duties are scheduled the page already names the duty
+        # ("Lapor lokasi kerja: pagi 07:30–09:00 …") in its preview, so the words alone say nothing.
+        form = f'action="/pengajuan/{request["id"]}/lapor-lokasi"'
         for _ in range(40):
             page = await asn.get(f"/pengajuan/{request['id']}")
-            if "Lapor lokasi" in page.text:
+            if form in page.text:
                 break
             await asyncio.sleep(0.25)
-        assert "lokasi pagi" in page.text and "Lapor lokasi" in page.text
+        assert form in page.text and "lokasi pagi" in page.text and "Lapor lokasi" in page.text
         token = await token_of(asn, f"/pengajuan/{request['id']}")
         r = await asn.post(f"/pengajuan/{request['id']}/lapor-lokasi", data={"lokasi": "Masamba", "csrf_token": token})
         assert r.status_code == 303
@@ -93,7 +96,7 @@ async def test_notifications_page_and_unread_badge(stack: RunningStack) -> None:
     try:
         for _ in range(40):
             page = await head.get("/pemberitahuan")
-            if "baru" in page.text:
+            if '<span class="badge">baru</span>' in page.text:  # an unread notification, not just the word
                 break
             await asyncio.sleep(0.25)
         assert re.search(r'Pemberitahuan <span class="badge"[^>]*>\d+</span>', page.text)
