@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -176,6 +177,10 @@ def audit_verify(
     trust: Annotated[
         list[str] | None, typer.Option(help="a trusted public key (base64, hex, PEM, or a file); repeatable")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="processes for a large log (default: one per CPU, from 300,000 events on)"),
+    ] = None,
 ) -> None:
     """Recompute every hash and check every signed checkpoint; report the first inconsistency."""
     trusted_args = _read_key_args(trust or [])
@@ -207,7 +212,13 @@ def audit_verify(
     async def main() -> dict[str, object]:
         pool = await open_pool(settings, name="audit")
         try:
-            return (await verify_store(pool, trusted_keys=trusted)).as_dict()
+            report = await verify_store(
+                pool,
+                trusted_keys=trusted,
+                workers=workers or os.cpu_count() or 1,
+                dsn=settings.require("database_url"),
+            )
+            return report.as_dict()
         finally:
             await pool.close()
 

@@ -46,25 +46,41 @@ async def scan(
 ) -> AsyncIterator[list[asyncpg.Record]]:
     """Batches of rows with after < position <= up_to (and `where`, whose parameters start at $3), in
     position order, from one snapshot."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        batches = scan_in(conn, columns, after=after, up_to=up_to, batch_size=batch_size, where=where, args=args)
+        async for rows in batches:
+            yield rows
+
+
+async def scan_in(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    columns: str,
+    *,
+    after: int = 0,
+    up_to: int | None = None,
+    batch_size: int = 5000,
+    where: str = "",
+    args: tuple[Any, ...] = (),
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """`scan` inside a transaction the caller holds (one that imported another's snapshot, say)."""
     condition = f" AND ({where})" if where else ""
     query = f"SELECT {columns} FROM events WHERE position > $1 AND position <= $2{condition} ORDER BY position"
     limit = up_to if up_to is not None else 2**62
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute("SET LOCAL statement_timeout = 0")
-        cursor = await conn.cursor(query, after, limit, *args)
-        pending: asyncio.Future[list[asyncpg.Record]] = asyncio.ensure_future(cursor.fetch(batch_size))
-        try:
-            while True:
-                rows = await pending
-                if not rows:
-                    return
-                pending = asyncio.ensure_future(cursor.fetch(batch_size))
-                await asyncio.sleep(0)  # let the request for the next batch go out before we work on this one
-                yield rows
-        finally:
-            if not pending.done():
-                with contextlib.suppress(Exception):
-                    await pending
+    cursor = await conn.cursor(query, after, limit, *args)
+    pending: asyncio.Future[list[asyncpg.Record]] = asyncio.ensure_future(cursor.fetch(batch_size))
+    try:
+        while True:
+            rows = await pending
+            if not rows:
+                return
+            pending = asyncio.ensure_future(cursor.fetch(batch_size))
+            await asyncio.sleep(0)  # let the request for the next batch go out before we work on this one
+            yield rows
+    finally:
+        if not pending.done():
+            with contextlib.suppress(Exception):
+                await pending
 
 
 # Every field is set; one shared set serves all envelopes (pydantic copies it before changing a copy's).

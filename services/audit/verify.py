@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from contracts.canonical import loads
@@ -22,9 +23,39 @@ from eventstore.chain import CONTENT_FIELDS, chain_hash, content_digest, content
 from services.audit.signing import key_id_of, signature_valid
 
 CHECKPOINT_TYPE = "CheckpointSigned"
+
+
+class Check(IntEnum):
+    """The checks of one event, in the order they are made: of two failures at one position, the lower one is
+    the one reported."""
+
+    ORDER = 0
+    CONTENT = 1
+    LINK = 2
+    EVENT_HASH = 3
+    CHAIN = 4
+    CHECKPOINT = 5
+
+
 # A checkpoint signs the head it read just before it was appended; only a few events can slip in between,
 # so the chain hashes of this many recent positions are kept to check it against.
 CHECKPOINT_REACH = 65536
+
+
+def stream_start_problem(stream: str, version: int, prev_hash: str | None) -> str | None:
+    """Why the first event of a stream cannot be its start, or None."""
+    if version != 1 or prev_hash is not None:
+        return f"stream {stream} does not start at version 1"
+    return None
+
+
+def stream_link_problem(stream: str, head: tuple[int, str], version: int, prev_hash: str | None) -> str | None:
+    """Why an event does not follow `head` (version, hash) of its stream, or None."""
+    if version != head[0] + 1:
+        return f"stream {stream}: version {version} follows {head[0]}"
+    if prev_hash != head[1]:
+        return f"stream {stream}: link to the previous event is broken"
+    return None
 
 
 @dataclass
@@ -69,6 +100,12 @@ class ChainVerifier:
     report: VerifyReport = field(default_factory=VerifyReport)
     trust_stream_starts: bool = False
     trusted_keys: Mapping[str, str] | None = None
+    # For a segment of the log verified on its own (services/audit/parallel.py): checkpoints are kept, not
+    # checked, since they may sign a position before the segment; and where a stream's start is trusted, its
+    # first event here is kept, to be linked to the segment before.
+    defer_checkpoints: bool = False
+    deferred_checkpoints: list[tuple[int, Any]] = field(default_factory=list)
+    first_links: dict[str, tuple[int, int, str | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._expected = self.start_position + 1
@@ -79,12 +116,16 @@ class ChainVerifier:
         self._last_good_checkpoint = self.start_position if self.start_position else 0
         self.report.head_position = self.start_position
         self.report.head_chain_hash = self.start_chain_hash
+        self.failed_check: Check | None = None
+        self.failed_while_at: int | None = None  # the event being checked when it failed
 
-    def _fail(self, position: int, reason: str) -> None:
+    def _fail(self, position: int, reason: str, check: Check, *, while_at: int | None = None) -> None:
         if self.report.ok:
             self.report.ok = False
             self.report.first_bad_position = position
             self.report.reason = reason
+            self.failed_check = check
+            self.failed_while_at = position if while_at is None else while_at
 
     def feed(self, event: Mapping[str, Any]) -> None:
         """One event as a mapping with the stored columns (a bundle line, a dict of a row)."""
@@ -127,11 +168,7 @@ class ChainVerifier:
         if not report.ok:
             return
         if position != self._expected:
-            kind = "deleted or missing" if position > self._expected else "duplicated or reordered"
-            self._fail(
-                min(position, self._expected),
-                f"position {self._expected} expected, found {position} ({kind})",
-            )
+            self.out_of_order(position)
             return
         self._expected += 1
         if content is None:
@@ -139,26 +176,32 @@ class ChainVerifier:
         elif content_digest(content) != stored_content_hash and (
             exact_content is None or content_digest(exact_content()) != stored_content_hash
         ):
-            self._fail(position, "content does not match its hash (payload, actor, time or metadata changed)")
+            self._fail(
+                position, "content does not match its hash (payload, actor, time or metadata changed)", Check.CONTENT
+            )
             return
         head = self.stream_heads.get(stream)
         if head is None:
-            if not self.trust_stream_starts and (version != 1 or prev_hash is not None):
-                self._fail(position, f"stream {stream} does not start at version 1")
-                return
+            if self.trust_stream_starts:
+                self.first_links[stream] = (position, version, prev_hash)
+            else:
+                reason = stream_start_problem(stream, version, prev_hash)
+                if reason is not None:
+                    self._fail(position, reason, Check.LINK)
+                    return
         else:
-            if version != head[0] + 1:
-                self._fail(position, f"stream {stream}: version {version} follows {head[0]}")
-                return
-            if prev_hash != head[1]:
-                self._fail(position, f"stream {stream}: link to the previous event is broken")
+            reason = stream_link_problem(stream, head, version, prev_hash)
+            if reason is not None:
+                self._fail(position, reason, Check.LINK)
                 return
         if event_hash(prev_hash, stored_content_hash, stream, version, position, recorded_at) != hash_:
-            self._fail(position, "event hash does not match (version, position or recording time changed)")
+            self._fail(
+                position, "event hash does not match (version, position or recording time changed)", Check.EVENT_HASH
+            )
             return
         expected_chain = chain_hash(self._chain, hash_, position)
         if expected_chain != stored_chain_hash:
-            self._fail(position, "global chain broken")
+            self._fail(position, "global chain broken", Check.CHAIN)
             return
         self._chain = expected_chain
         self._recent[position % CHECKPOINT_REACH] = (position, expected_chain)
@@ -166,9 +209,27 @@ class ChainVerifier:
         report.head_position = position
         report.head_chain_hash = expected_chain
         if content is not None and type_ == CHECKPOINT_TYPE:
-            self._check_checkpoint(position, content["payload"])
+            if self.defer_checkpoints:
+                self.deferred_checkpoints.append((position, content["payload"]))
+            else:
+                self.check_checkpoint(position, content["payload"])
 
-    def _check_checkpoint(self, position: int, payload: Any) -> None:
+    def out_of_order(self, found: int) -> None:
+        """The failure of meeting position `found` where the next one was expected (without counting it)."""
+        kind = "deleted or missing" if found > self._expected else "duplicated or reordered"
+        self._fail(
+            min(found, self._expected), f"position {self._expected} expected, found {found} ({kind})", Check.ORDER
+        )
+
+    def _remembered(self, up_to: int) -> tuple[bool, str | None]:
+        remembered_position, remembered_chain = self._recent[up_to % CHECKPOINT_REACH]
+        return remembered_position == up_to, remembered_chain
+
+    def check_checkpoint(
+        self, position: int, payload: Any, recall: Callable[[int], tuple[bool, str | None]] | None = None
+    ) -> None:
+        """The checkpoint recorded at `position`. `recall(up_to)` says whether the chain hash at `up_to` is
+        known here and what it is; by default the chain hashes this verifier computed for recent positions."""
         if isinstance(payload, str | bytes):
             payload = loads(payload)
         report = self.report
@@ -178,25 +239,33 @@ class ChainVerifier:
             public_key = str(payload["public_key"])
             signature = str(payload["signature"])
         except (KeyError, TypeError, ValueError):
-            self._fail(position, "checkpoint is malformed")
+            self._fail(position, "checkpoint is malformed", Check.CHECKPOINT)
             return
         key_id = key_id_of(public_key)
         if key_id != payload.get("key_id"):
-            self._fail(position, "checkpoint names a key id that is not its public key's")
+            self._fail(position, "checkpoint names a key id that is not its public key's", Check.CHECKPOINT)
             return
         if not signature_valid(public_key, up_to, signed_chain, signature):
-            self._fail(position, f"checkpoint signature by key {key_id} is not valid")
+            self._fail(position, f"checkpoint signature by key {key_id} is not valid", Check.CHECKPOINT)
             return
         trusted = self.trusted_keys is not None and self.trusted_keys.get(key_id) == public_key
         if self.trusted_keys is not None and not trusted:
-            self._fail(position, f"checkpoint signed by key {key_id}, which is not among the trusted keys")
+            self._fail(
+                position, f"checkpoint signed by key {key_id}, which is not among the trusted keys", Check.CHECKPOINT
+            )
             return
         if not self.start_position <= up_to < position:
-            self._fail(position, f"checkpoint at {position} claims position {up_to}, outside what it can sign")
+            self._fail(
+                position,
+                f"checkpoint at {position} claims position {up_to}, outside what it can sign",
+                Check.CHECKPOINT,
+            )
             return
-        remembered_position, remembered_chain = self._recent[up_to % CHECKPOINT_REACH]
-        if remembered_position != up_to:
-            self._fail(position, f"checkpoint at {position} signs position {up_to}, too far back to check")
+        known, remembered_chain = (recall or self._remembered)(up_to)
+        if not known:
+            self._fail(
+                position, f"checkpoint at {position} signs position {up_to}, too far back to check", Check.CHECKPOINT
+            )
             return
         if remembered_chain != signed_chain:
             # The chain recomputes consistently but not to what was signed: everything after the last
@@ -205,6 +274,8 @@ class ChainVerifier:
                 up_to,
                 f"the chain at position {up_to} does not match the checkpoint signed by key {key_id} "
                 f"(recorded at position {position}): the log was rewritten",
+                Check.CHECKPOINT,
+                while_at=position,
             )
             report.suspect_range = [self._last_good_checkpoint + 1, up_to]
             return
