@@ -18,7 +18,7 @@ from eventstore.store import PostgresEventStore
 from services.audit.bench import fill
 from services.audit.signing import CheckpointSigner, generate_private_key, private_key_pem
 from tests.conftest import create_database
-from tests.integration.test_audit_store import import_directory_event
+from tests.integration.audit_log import import_directory_event
 
 pytestmark = pytest.mark.integration
 

@@ -15,59 +15,54 @@ from services.audit.parallel import verify_in_segments
 from services.audit.service import verify_store
 from services.audit.verify import VerifyReport
 
-# The realistic log with two signed checkpoints, and its tampered copies, from the single pass's own tests.
-from tests.integration.test_audit_store import (  # noqa: F401 - fixtures are found by name
-    TRUSTED,
-    decision_position,
-    rewrite_consistently,
-    tampered,
-    template,
-)
+# The realistic log with two signed checkpoints that the single pass is tested on (its fixtures, `template` and
+# `tampered`, come through tests/integration/conftest.py).
+from tests.integration.audit_log import TRUSTED, decision_position, rewrite_consistently
 
 Tamper = Callable[[asyncpg.Connection, dict[str, Any]], Awaitable[None]]
 
 
-async def untouched(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
+async def untouched(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
     return None
 
 
 def changed(change: str) -> Tamper:
-    async def tamper(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
-        victim = await decision_position(conn, template["first"].up_to_position)
+    async def tamper(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
+        victim = await decision_position(conn, log["first"].up_to_position)
         await conn.execute(f"UPDATE events SET {change} WHERE position = $1", victim)
 
     return tamper
 
 
 def deleted(where: Callable[[dict[str, Any]], int]) -> Tamper:
-    async def tamper(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
-        await conn.execute("DELETE FROM events WHERE position = $1", where(template))
+    async def tamper(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
+        await conn.execute("DELETE FROM events WHERE position = $1", where(log))
 
     return tamper
 
 
-async def swapped(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
+async def swapped(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
     async with conn.transaction():
         await conn.execute("UPDATE events SET position = -1 WHERE position = 40")
         await conn.execute("UPDATE events SET position = 40 WHERE position = 41")
         await conn.execute("UPDATE events SET position = 41 WHERE position = -1")
 
 
-async def link_broken_mid_stream(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
+async def link_broken_mid_stream(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
     """A later event of a request whose earlier events lie in another segment now points elsewhere."""
     position = await conn.fetchval(
         "SELECT position FROM events WHERE version > 1 AND position > $1 ORDER BY position LIMIT 1",
-        template["head"] // 2,
+        log["head"] // 2,
     )
     await conn.execute("UPDATE events SET prev_hash = repeat('0', 64) WHERE position = $1", position)
 
 
-async def rewritten_before_the_first_checkpoint(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
-    await rewrite_consistently(conn, await decision_position(conn, template["first"].up_to_position))
+async def rewritten_before_the_first_checkpoint(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
+    await rewrite_consistently(conn, await decision_position(conn, log["first"].up_to_position))
 
 
-async def rewritten_after_the_first_checkpoint(conn: asyncpg.Connection, template: dict[str, Any]) -> None:
-    await rewrite_consistently(conn, await decision_position(conn, template["second"].up_to_position))
+async def rewritten_after_the_first_checkpoint(conn: asyncpg.Connection, log: dict[str, Any]) -> None:
+    await rewrite_consistently(conn, await decision_position(conn, log["second"].up_to_position))
 
 
 TAMPERS: dict[str, Tamper] = {
@@ -149,8 +144,6 @@ async def test_the_command_lines_way_runs_segments_in_processes_of_their_own(tam
     conn, pool = tampered
     await conn.execute("UPDATE events SET actor = '199505042021012163' WHERE position = $1", template["head"] - 3)
     single = await verify_store(pool, trusted_keys=TRUSTED)
-    parts = await verify_store(
-        pool, trusted_keys=TRUSTED, workers=2, dsn=pool._connect_args[0], min_parallel_events=0
-    )
+    parts = await verify_store(pool, trusted_keys=TRUSTED, workers=2, dsn=pool._connect_args[0], min_parallel_events=0)
     assert summary(parts) == summary(single)
     assert not parts.ok and parts.first_bad_position == template["head"] - 3
