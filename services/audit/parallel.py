@@ -8,8 +8,9 @@ segments is settled here, in position order:
 - a stream's first event in a segment must follow its last event in an earlier segment (or start the stream);
 - checkpoints are checked against the chain hashes at the positions they sign, which by then are verified;
 - of all failures, the one reported is the one a single pass meets first.
-Segments are worth their processes' start (about half a second each) on logs of a few hundred thousand events
-and more; `verify_store` uses them from `PARALLEL_MIN_EVENTS` on when it is given workers.
+Each segment pays for a fresh interpreter that imports this module, which a small log does not earn back;
+`verify_store` uses segments from `PARALLEL_MIN_EVENTS` on when it is given workers (on two cores, 1M events
+verified 1.4x as fast as in one pass in the same run).
 """
 
 from __future__ import annotations
