@@ -310,14 +310,12 @@ class LagProbe:
         return out
 
     def figures(self) -> dict[str, Any]:
-        lags = []
         applied = sorted(self.applied)
-        j = 0
-        for position, committed_at in sorted(self.committed.items()):
-            while j < len(applied) and applied[j][0] < position:
-                j += 1
-            if j < len(applied):
-                lags.append(max(0.0, applied[j][1] - committed_at))
+        lags = []
+        for position, committed_at in self.committed.items():
+            visible_at = self._first_at_or_after(applied, position)
+            if visible_at is not None:
+                lags.append(max(0.0, visible_at - committed_at))
         return percentiles(lags)
 
 

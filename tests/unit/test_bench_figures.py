@@ -41,3 +41,11 @@ def test_targets_say_met_or_not_in_the_right_direction() -> None:
     assert met["decision recorded → visible in GET /api/requests/{id}"] is True
     assert met["decision recorded → approver's answer showing it"] is False
     assert met["projection lag"] is False
+
+
+def test_projection_lag_pairs_each_commit_with_the_batch_that_made_it_visible() -> None:
+    probe = LagProbe("unused")
+    probe.committed = {2: 1.000, 5: 1.010, 9: 1.020}  # a commit's NOTIFY names its last position
+    probe.applied = [(6, 1.050), (3, 1.004)]  # the projector's batches, in any order; 9 not applied yet
+    figures = probe.figures()
+    assert figures["n"] == 2 and figures["max_ms"] == 40.0 and figures["p50_ms"] == 40.0
