@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "lentur-development-secret-do-not-use-in-production"
 
 
+SandboxMode = Literal["strict", "shared"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LENTUR_", extra="ignore")
 
@@ -37,7 +40,7 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = Field(default=300, ge=1)
     # "shared": workflow modules are imported once for all runs; "strict": afresh for every run, with Temporal's
     # sandbox refusing non-deterministic calls (what CI runs; see workflows/worker.py `sandbox_runner`).
-    workflow_sandbox: Literal["strict", "shared"] = "shared"
+    workflow_sandbox: SandboxMode = "shared"
 
     nats_url: str | None = None
     nats_stream: str = "LENTUR_EVENTS"

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -18,6 +18,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from eventstore.store import PostgresEventStore
+from runtime.settings import SandboxMode
 from workflows.approval.activities import ApprovalActivities
 from workflows.approval.workflow import ApprovalWorkflow, ApprovalWorkflowWithEarlierHistories
 from workflows.compliance.workflow import ComplianceWorkflow
@@ -72,9 +73,6 @@ POLLERS: dict[str, Any] = {
     "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(2),
     "nonsticky_to_sticky_poll_ratio": 0.5,
 }
-
-
-SandboxMode = Literal["strict", "shared"]
 
 
 def sandbox_runner(mode: SandboxMode = "strict") -> SandboxedWorkflowRunner:

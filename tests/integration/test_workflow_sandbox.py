@@ -14,8 +14,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError
 
 from deploy.infra import InfraAddresses
+from runtime.settings import SandboxMode
 from tests.integration.sandbox_probe import ReadsTheWallClock
-from workflows.worker import SandboxMode, sandbox_runner
+from workflows.worker import sandbox_runner
 
 
 async def run_probe(infra: InfraAddresses, mode: SandboxMode) -> str:
