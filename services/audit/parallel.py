@@ -81,7 +81,7 @@ async def _verify_segment(dsn: str, snapshot: str, segment: Segment) -> SegmentR
         defer_checkpoints=True,
     )
     policies: dict[str, Policy] = {}
-    conn = await asyncpg.connect(dsn, server_settings={"application_name": "lentur-verify", "timezone": "UTC"})
+    conn = await _connect(dsn)
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             await conn.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'")
@@ -104,6 +104,10 @@ async def _verify_segment(dsn: str, snapshot: str, segment: Segment) -> SegmentR
         heads=verifier.stream_heads,
         checkpoints=verifier.deferred_checkpoints,
     )
+
+
+async def _connect(dsn: str) -> asyncpg.Connection:
+    return await asyncpg.connect(dsn, server_settings={"application_name": "lentur-verify", "timezone": "UTC"})
 
 
 def _snapshot_id(text: str) -> str:
@@ -133,7 +137,7 @@ async def verify_in_segments(
     """Verify (after, up_to] in `workers` segments at once; the same report as `ChainVerifier` over it all.
 
     Segments run in fresh processes unless an `executor` is given (the tests run many small logs in threads)."""
-    conn = await asyncpg.connect(dsn, server_settings={"application_name": "lentur-verify", "timezone": "UTC"})
+    conn = await _connect(dsn)
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             snapshot = str(await conn.fetchval("SELECT pg_export_snapshot()"))
