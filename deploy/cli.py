@@ -159,6 +159,12 @@ def _audit_public_keys(settings: Settings, trust: list[str]) -> dict[str, str]:
         from services.audit.signing import CheckpointSigner
 
         own.append(CheckpointSigner(key).public_key)
+    # After `lentur restore`: the key that signed the checkpoints before the backup, when it was lost with the disk.
+    from deploy.backup.restore import TRUSTED_KEYS_FILE
+
+    restored = settings.state_dir / TRUSTED_KEYS_FILE
+    if restored.exists():
+        own += [line.strip() for line in restored.read_text().splitlines() if line.strip()]
     return trusted_keys_from_settings(settings, *own, *trust)
 
 
@@ -612,6 +618,61 @@ def keys_rewrap() -> None:
             await pool.close()
 
     console.print(f"kunci dibungkus ulang: {asyncio.run(rewrap())}")
+
+
+@app.command()
+def backup(
+    file: Path,
+    state_dir: Annotated[Path, typer.Option(help="the .lentur/ of the running lentur up")] = Path(".lentur"),
+) -> None:
+    """Back up the running `lentur up` here (Temporal, then the event store) into FILE, atomically."""
+    from deploy.backup.manifest import BackupRefused
+    from deploy.backup.take import take_backup
+
+    configure_logging("WARNING")
+    err = Console(stderr=True)
+    try:
+        result = take_backup(file, state_dir, Settings(), err)
+    except BackupRefused as refused:
+        err.print(f"[red]Cadangan ditolak — {refused.part}: {refused.reason}[/red]")
+        raise typer.Exit(2) from refused
+    m = result.manifest
+    console.print(
+        f"Cadangan tertulis: {result.path} ({result.size:,} bita, {result.seconds:.1f} detik); "
+        f"{m.events} peristiwa sampai posisi {m.store_head}, {m.requests_in_flight} pengajuan berjalan. "
+        "Peristiwa sesudah saat ini tidak ada di cadangan ini.",
+        highlight=False,
+    )
+
+
+@app.command()
+def restore(
+    file: Path,
+    check: Annotated[bool, typer.Option("--check", help="verify the file offline; restore nothing")] = False,
+    force: Annotated[bool, typer.Option(help="replace a non-empty .lentur/")] = False,
+    state_dir: Annotated[Path, typer.Option(help="where to restore")] = Path(".lentur"),
+) -> None:
+    """Restore a `lentur backup` file into .lentur/ here (or with --check, only verify it)."""
+    from deploy.backup.manifest import BackupRefused
+    from deploy.backup.restore import check_backup, restore_backup
+
+    configure_logging("WARNING")
+    err = Console(stderr=True)
+    try:
+        if check:
+            console.print_json(data=check_backup(file, Settings()))
+            return
+        with err.status("Memulihkan…"):
+            restored = restore_backup(file, state_dir, Settings(), force=force)
+    except BackupRefused as refused:
+        err.print(f"[red]Ditolak — bagian {refused.part}: {refused.reason}[/red]", highlight=False)
+        raise typer.Exit(1 if check else 2) from refused
+    console.print_json(data=restored.as_dict())
+    console.print(
+        f"Dipulihkan: {restored.events} peristiwa sampai posisi {restored.head}, "
+        f"{restored.requests_in_flight} pengajuan berjalan. Jalankan `lentur up` di sini untuk melanjutkannya.",
+        highlight=False,
+    )
 
 
 def main() -> None:

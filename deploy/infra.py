@@ -35,6 +35,18 @@ def _postgres_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
 
 
+def postgres_tool(name: str) -> str:
+    """A client program of the embedded Postgres distribution (pg_dump, pg_restore, psql)."""
+    path = _postgres_root() / "bin" / name
+    if not path.exists():
+        raise RuntimeError(f"{name} is not in the embedded Postgres distribution at {path.parent}")
+    return str(path)
+
+
+def temporal_cli() -> str:
+    return _bin("temporal")
+
+
 def _bin(name: str) -> str:
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if not found:
@@ -138,6 +150,15 @@ class EmbeddedInfrastructure:
             nats_port=ports["nats"],
         )
         return self.addresses
+
+    def start_database_only(self) -> str:
+        """Postgres alone on a free port (restore and the offline check need no Temporal or NATS)."""
+        self.state_dir = self.state_dir.resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        reap_leftovers(self.pid_dir)
+        port = free_port()
+        self._start_postgres(port)
+        return f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
 
     # -- postgres -------------------------------------------------------------------------------------
 
