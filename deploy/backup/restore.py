@@ -134,10 +134,13 @@ async def _verify_loaded(dsn: str, manifest: Manifest, settings: Settings) -> tu
 
 def check_backup(file: Path, settings: Settings) -> dict[str, Any]:
     """Verify a backup file offline; raises BackupRefused naming the bad part."""
-    with tempfile.TemporaryDirectory(prefix=".lentur-check-", dir=file.resolve().parent) as tmp:
-        work = Path(tmp)
-        manifest, files = open_archive(file, work / "parts")
-        infra = EmbeddedInfrastructure(work / "postgres-check")
+    # The throwaway Postgres lives under the system's temporary directory: its socket path must stay short.
+    with (
+        tempfile.TemporaryDirectory(prefix=".lentur-check-", dir=file.resolve().parent) as tmp,
+        tempfile.TemporaryDirectory(prefix="lentur-check-") as scratch,
+    ):
+        manifest, files = open_archive(file, Path(tmp))
+        infra = EmbeddedInfrastructure(Path(scratch))
         try:
             dsn = infra.start_database_only()
             asyncio.run(_load_dump(dsn, files[PART_STORE]))
