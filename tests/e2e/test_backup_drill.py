@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from deploy.backup.manifest import MANIFEST, PART_CLOCK, PART_STORE, PART_TEMPORAL
+from deploy.infra import EmbeddedInfrastructure
 from deploy.processes import free_port
 from eventstore.db import create_pool
 from services.approvals.rebuild import rebuild_read_models
@@ -46,10 +47,10 @@ ANNUAL_LEAVE = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-31"], "reason": "Pula
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "data" / "directory-sample.csv"
 
 
-def start(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start(home: Path, port: int, simulated_now: str = SIMULATED_START) -> subprocess.Popen[bytes]:
     log = open(home.parent / "up.log", "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
-        [sys.executable, "-m", "deploy.cli", "up", "--demo", "--simulated-now", SIMULATED_START, "--port", str(port)],
+        [sys.executable, "-m", "deploy.cli", "up", "--demo", "--simulated-now", simulated_now, "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=home,
@@ -355,6 +356,60 @@ def test_backup_under_load_survives_a_lost_disk(tmp_path: Path) -> None:
         verified = lentur(home, "audit", "verify", database_url=dsn)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "IdempotencyConflict" not in (state / "logs" / "worker.log").read_text(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+
+def test_a_timer_set_before_the_backup_fires_after_the_restore(tmp_path: Path) -> None:
+    """A request still waiting on its only day expires at midnight: the timer lives in Temporal's copy."""
+    home = tmp_path / "kantor"
+    home.mkdir()
+    state = home / ".lentur"
+    port = free_port()
+    backup = tmp_path / "cadangan.tar.gz"
+    before_midnight = "2025-12-30T23:58:00+08:00"
+    proc = start(home, port, before_midnight)
+    try:
+        info = wait_ready(state, proc)
+        portal = Portal(info["http_url"])
+        waiting = portal.submit(KENDARI_STAFF, {"kind": "WFH", "dates": ["2025-12-30"], "reason": "Rekap data"})
+        made = lentur(home, "backup", str(backup))
+        assert made.returncode == 0, made.stdout + made.stderr
+        kill_stack(proc, info)
+        shutil.rmtree(state)
+        restored = lentur(home, "restore", str(backup))
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+
+        async def status_in_restored_store() -> str:
+            infra = EmbeddedInfrastructure(state)
+            try:
+                conn = await asyncpg.connect(infra.start_database_only())
+                try:
+                    return str(
+                        await conn.fetchval("SELECT status FROM rm_requests WHERE request_id = $1", waiting["id"])
+                    )
+                finally:
+                    await conn.close()
+            finally:
+                infra.stop()
+
+        # Taken before midnight: the backup holds the request still pending, and the timer that ends it.
+        assert asyncio.run(status_in_restored_store()) == "PENDING"
+        proc = start(home, port, before_midnight)
+        info = wait_ready(state, proc)
+        portal = Portal(info["http_url"])
+        deadline = time.monotonic() + 240
+        status = ""
+        while time.monotonic() < deadline:
+            status = portal.get(KENDARI_STAFF, waiting["id"])["status"]
+            if status == "EXPIRED":
+                break
+            time.sleep(0.5)
+        assert status == "EXPIRED"
+        inbox = portal.http.get("/api/tasks", headers=portal.auth(KENDARI_UNIT_HEAD)).json()
+        assert waiting["id"] not in {t["request_id"] for t in inbox}
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
