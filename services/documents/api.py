@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from services.container import Container
 from services.deps import ContainerDep, PrincipalDep
 from services.documents.bahasa import local_datetime, long_date
+from services.documents.leave_form import FORM_KIND
 from services.documents.letters import LEAVE_NAMES, WFA_ABROAD
 from services.documents.regions import region_display
 from services.problems import Problem
@@ -59,6 +60,8 @@ class DocumentOut(BaseModel):
 
 
 def kind_label(kind: str) -> str:
+    if kind == FORM_KIND:
+        return "Formulir Permintaan dan Pemberian Cuti"
     if kind == WFA_ABROAD:
         return "Surat Izin Pelaksanaan Tugas Kedinasan secara Fleksibel di Luar Negeri"
     request_kind = kind.removeprefix("surat_izin_").upper()
@@ -105,13 +108,14 @@ async def request_documents(request_id: UUID, c: ContainerDep, me: PrincipalDep)
 @router.get("/api/documents/{doc_id}", response_class=Response)
 async def document_pdf(doc_id: str, c: ContainerDep, me: PrincipalDep) -> Response:
     row = await c.pool.fetchrow(
-        "SELECT doc_id, request_id, number, pdf FROM documents WHERE doc_id = $1 AND issued_position IS NOT NULL",
+        "SELECT doc_id, request_id, kind, number, pdf FROM documents WHERE doc_id = $1 AND issued_position IS NOT NULL",
         doc_id[:64],
     )
     if row is None:
         raise Problem(404, "document_not_found", "Surat tidak ditemukan.")
     await _viewable_request(c, me, row["request_id"])
-    filename = "surat-" + "".join(ch if ch.isalnum() else "-" for ch in row["number"]) + ".pdf"
+    prefix = "formulir-cuti-" if row["kind"] == FORM_KIND else "surat-"
+    filename = prefix + "".join(ch if ch.isalnum() else "-" for ch in row["number"]) + ".pdf"
     return Response(
         bytes(row["pdf"]),
         media_type="application/pdf",
