@@ -205,19 +205,26 @@ FOOTNOTES = (
 )
 
 
+def _qr(form: LeaveForm) -> list[Flowable]:
+    """The verification QR code, top left of the first page, where the kop leaves room beside the addressee."""
+    return [
+        Image(io.BytesIO(qr_png(form.verify_url)), width=3.1 * cm, height=3.1 * cm, hAlign="LEFT"),
+        _p("Pindai untuk memeriksa keaslian formulir ini.", NOTE),
+    ]
+
+
 def _verification(form: LeaveForm) -> Table:
-    qr = Image(io.BytesIO(qr_png(form.verify_url)), width=2.6 * cm, height=2.6 * cm)
     text = [
-        _p("Pindai untuk memeriksa keaslian formulir ini:", NOTE),
+        _p("Tautan pemeriksaan keaslian:", NOTE),
         _p(form.verify_url, NOTE),
         _p(
             "Formulir ini diterbitkan secara elektronik. Nomor, tanggal, penanda tangan dan sidik SHA-256 berkas "
-            "ini tercatat dalam jejak audit dan dapat diperiksa melalui tautan atau kode QR ini.",
+            "ini tercatat dalam jejak audit dan dapat diperiksa melalui tautan ini atau kode QR di halaman pertama.",
             NOTE,
         ),
     ]
     notes = [_p(line, NOTE) for line in FOOTNOTES]
-    table = Table([[qr, text, notes]], colWidths=[2.9 * cm, 5.6 * cm, 8.5 * cm], hAlign="LEFT")
+    table = Table([[text, notes]], colWidths=[7.0 * cm, 10.0 * cm], hAlign="LEFT")
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return table
 
@@ -241,7 +248,7 @@ def render_leave_form(form: LeaveForm) -> bytes:
     addressee = Table(
         [
             [
-                "",
+                _qr(form),
                 [
                     _p(f"{form.region.seat}, {long_date(form.issued_on)}"),
                     _p("Kepada"),
@@ -252,9 +259,10 @@ def render_leave_form(form: LeaveForm) -> bytes:
         ],
         colWidths=[9.5 * cm, 7.5 * cm],
         hAlign="LEFT",
+        style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, 0), 0)],
     )
     story: list[Flowable] = [
-        *letterhead(form.region, form.opd_name)[:-1],
+        *letterhead(form.region, form.opd_name),
         addressee,
         Spacer(1, 6),
         _p(FORM_TITLE, TITLE),
