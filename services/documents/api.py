@@ -113,16 +113,28 @@ async def request_documents(c: Container, request_id: UUID) -> list[DocumentOut]
 @router.get("/api/documents/{doc_id}", response_class=Response)
 async def document_pdf(doc_id: str, c: ContainerDep, me: PrincipalDep) -> Response:
     row = await c.pool.fetchrow(
-        "SELECT doc_id, request_id, kind, number, pdf FROM documents WHERE doc_id = $1 AND issued_position IS NOT NULL",
+        "SELECT doc_id, request_id, kind, number, pdf, pdf_sealed FROM documents "
+        "WHERE doc_id = $1 AND issued_position IS NOT NULL",
         doc_id[:64],
     )
     if row is None:
         raise Problem(404, "document_not_found", "Surat tidak ditemukan.")
     await _viewable_request(c, me, row["request_id"])
+    pdf = bytes(row["pdf"])
+    if row["pdf_sealed"] is not None:
+        opened = await c.vault.unseal(row["pdf_sealed"])
+        if opened is None:
+            raise Problem(
+                410,
+                "document_erased",
+                "Formulir ini memuat data pribadi yang telah dihapus sesuai masa retensi; nomor dan sidik "
+                "SHA-256-nya tetap tercatat dan dapat diperiksa di halaman verifikasi.",
+            )
+        pdf = base64.b64decode(opened["pdf"])
     prefix = "formulir-cuti-" if row["kind"] == FORM_KIND else "surat-"
     filename = prefix + "".join(ch if ch.isalnum() else "-" for ch in row["number"]) + ".pdf"
     return Response(
-        bytes(row["pdf"]),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
     )

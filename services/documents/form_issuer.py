@@ -110,7 +110,8 @@ class FormIssuer:
         issued_on = local_date(cause.occurred_at, zone)
         dates = requested_dates(events, job.round) or tuple(sorted(context.dates))
         requester = (await self.documents.people({context.requester_nip})).get(context.requester_nip)
-        personal = await self.vault.unseal(sealed_personal(events)) if self.vault is not None else None
+        sealed = sealed_personal(events)
+        personal = await self.vault.unseal(sealed) if self.vault is not None else None
         address, phone = leave_contact(personal)
         employee_type = EmployeeType(requester["employee_type"] if requester else "PNS")
         rule = await self._annual_rule(context.region)
@@ -155,7 +156,9 @@ class FormIssuer:
             verify_url=verify_url(self.documents.base_url, doc_id),
             other_kinds_taken=await other_leave_taken(self.pool, context.requester_nip, year, job.request_id),
         )
-        numbered = Numbered(job, context, cause, event_id, stream, doc_id, issued_on, holder, signer)
+        shows_personal = bool(personal) and bool(form.reason or form.address or form.phone)
+        sealed_under = str(sealed["kid"]) if shows_personal and sealed else None
+        numbered = Numbered(job, context, cause, event_id, stream, doc_id, issued_on, holder, signer, sealed_under)
         async with self.documents.stream_lock(stream):
             await self.documents.append_numbered(
                 numbered,

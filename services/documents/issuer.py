@@ -10,10 +10,12 @@ a crash finds the letter already issued instead of issuing a second one.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -84,6 +86,7 @@ class LetterIssuer:
         self._wake = asyncio.Event()
         # One issuer at a time per letters stream in this process: every lost race costs a re-render.
         self._stream_locks: dict[str, asyncio.Lock] = {}
+        self.vault = vault
         self.forms = FormIssuer(self, vault)
 
     def stream_lock(self, stream: str) -> asyncio.Lock:
@@ -319,14 +322,25 @@ class LetterIssuer:
         )
         return holder, signer, opd_name
 
+    async def _at_rest(self, doc: Numbered, pdf: bytes) -> tuple[bytes, dict[str, Any] | None]:
+        """The bytes to store and, for a document showing personal data, the sealed copy instead."""
+        if doc.sealed_under is None or self.vault is None:
+            return pdf, None
+        nip, purpose, period = doc.sealed_under.split(":")
+        at = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
+        sealed = await self.vault.seal(nip, purpose, {"pdf": base64.b64encode(pdf).decode()}, at)
+        return b"", sealed.model_dump(mode="json")
+
     async def _store_pdf(self, doc: Numbered, sequence: int, number: str, pdf: bytes, sha256: str) -> None:
         job = doc.job
+        stored, sealed = await self._at_rest(doc, pdf)
         await self.pool.execute(
             "INSERT INTO documents (doc_id, request_id, round, kind, letters_stream, sequence, number, sha256, pdf, "
             "issued_on, holder_nip, holder_name, signer_nip, signer_name, signer_title, on_behalf_of, region, "
-            "opd_code, rendered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-            "$17, $18, $19) ON CONFLICT (doc_id) DO UPDATE SET letters_stream = EXCLUDED.letters_stream, "
-            "sequence = EXCLUDED.sequence, number = EXCLUDED.number, sha256 = EXCLUDED.sha256, pdf = EXCLUDED.pdf, "
+            "opd_code, rendered_at, pdf_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+            "$15, $16, $17, $18, $19, $20::jsonb) ON CONFLICT (doc_id) DO UPDATE SET "
+            "letters_stream = EXCLUDED.letters_stream, sequence = EXCLUDED.sequence, number = EXCLUDED.number, "
+            "sha256 = EXCLUDED.sha256, pdf = EXCLUDED.pdf, pdf_sealed = EXCLUDED.pdf_sealed, "
             "signer_nip = EXCLUDED.signer_nip, signer_name = EXCLUDED.signer_name, "
             "signer_title = EXCLUDED.signer_title, on_behalf_of = EXCLUDED.on_behalf_of, "
             "rendered_at = EXCLUDED.rendered_at WHERE documents.issued_position IS NULL",
@@ -338,7 +352,7 @@ class LetterIssuer:
             sequence,
             number,
             sha256,
-            pdf,
+            stored,
             doc.issued_on,
             doc.holder.nip,
             doc.holder.name,
@@ -349,6 +363,7 @@ class LetterIssuer:
             doc.context.region,
             doc.context.opd_code,
             self.clock.now(),
+            sealed,
         )
 
     # -- revoking --------------------------------------------------------------------------------------

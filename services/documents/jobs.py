@@ -36,6 +36,7 @@ class Numbered:
     issued_on: date
     holder: Holder
     signer: Signer
+    sealed_under: str | None = None  # the key id of the personal data it shows; stored sealed under it
 
 
 def verify_url(base_url: str, doc_id: str) -> str:

@@ -5,9 +5,11 @@ its verification page saying genuine."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 import zxingcpp
 from PIL import Image
@@ -34,6 +36,7 @@ from tests.stack import RunningStack, running_stack
 pytestmark = pytest.mark.e2e
 
 BASE_URL = "https://lentur.example"
+SHARED: dict[str, dict] = {}
 LEAVE = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30", "2025-12-31"], "reason": "Pulang kampung"}
 
 
@@ -78,6 +81,7 @@ async def test_a_leave_approved_at_every_tier_has_a_form_that_reads_back_and_ver
     await decide(stack, PPK, request_id, "approve", "Setuju")
 
     [doc] = await forms(stack, STAFF, request_id)
+    SHARED["approved"] = {"request_id": request_id, **doc}
     assert doc["status"] == "issued" and doc["number"] == "800/FPC.1/DISHUB/XII/2025"
     assert doc["verify_url"] == f"{BASE_URL}/verifikasi/{doc['id']}"
     pdf, text = await form_text(stack, PPK, doc)
@@ -159,7 +163,69 @@ async def test_a_refusal_ticks_tidak_disetujui_where_it_was_recorded(stack: Runn
     assert ticked_boxes(section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")) == [None]
 
 
+async def test_a_delegate_of_the_pybmc_signs_the_decision_a_n(stack: RunningStack) -> None:
+    async with await stack.as_user(PPK) as holder:
+        r = await holder.post(
+            "/api/delegations",
+            json={"delegate_nip": OPD_HEAD, "tiers": ["PPK"], "from": "2025-12-22T00:00:00+08:00",
+                  "to": "2025-12-24T00:00:00+08:00"},
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        delegation = r.json()["id"]
+    try:
+        sick = {"kind": "CUTI_SAKIT", "dates": ["2026-01-05"], "reason": "Operasi kecil"}
+        request_id = (await submit(stack, U2_STAFF, sick))["id"]
+        await decide(stack, U2_HEAD, request_id, "approve", "Setuju")
+        await decide(stack, OPD_HEAD, request_id, "approve", "Setuju")  # as the Wali Kota's delegate
+        [doc] = await forms(stack, U2_STAFF, request_id)
+    finally:
+        async with await stack.as_user(PPK) as holder:
+            assert (await holder.delete(f"/api/delegations/{delegation}")).status_code == 204
+    _, text = await form_text(stack, U2_STAFF, doc)
+    assert ticked_kinds(text) == ["Cuti Sakit"] and "1 hari" in section(text, "IV. LAMANYA CUTI")
+    assert ticked_boxes(section(text, "VII. PERTIMBANGAN ATASAN LANGSUNG")) == ["DISETUJUI"]
+    decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
+    assert ticked_boxes(decided) == ["DISETUJUI"]
+    assert "a.n. Wali Kota Kendari" in decided and "Yusuf Indah" in decided and f"NIP. {OPD_HEAD}" in decided
+
+
 async def test_a_request_returned_for_revision_has_no_form(stack: RunningStack) -> None:
     request_id = (await submit(stack, INFO2_STAFF, LEAVE))["id"]
     await decide(stack, INFO2_HEAD, request_id, "return", "Mohon lengkapi alasan")
     assert await forms(stack, INFO2_STAFF, request_id) == []
+
+
+async def test_the_stored_form_is_sealed_and_erased_with_the_requesters_key(stack: RunningStack) -> None:
+    doc = SHARED["approved"]
+    async with await stack.as_user(STAFF) as asn:
+        pdf = (await asn.get(doc["url"])).content
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        stored = await conn.fetchrow("SELECT pdf, pdf_sealed FROM documents WHERE doc_id = $1", doc["id"])
+        submitted = await conn.fetchval(
+            "SELECT payload FROM events WHERE stream_id = $1 AND type = 'RequestSubmitted'",
+            f"request-{doc['request_id']}",
+        )
+        kid = json.loads(submitted)["personal"]["kid"]  # jsonb arrives as text on a plain connection
+        sealed = json.loads(stored["pdf_sealed"])
+        # the reason and address on the form are personal data: kept only as ciphertext, under the request's key
+        assert bytes(stored["pdf"]) == b"" and sealed["kid"] == kid
+        # retention destroys that key (as the retention job does)
+        await conn.execute(
+            "UPDATE subject_keys SET wrapped_key = NULL, destroyed_at = now() WHERE kid = $1 AND destroyed_at IS NULL",
+            kid,
+        )
+    finally:
+        await conn.close()
+    async with await stack.as_user(STAFF) as asn:
+        gone = await asn.get(doc["url"])
+    assert gone.status_code == 410 and gone.json()["code"] == "document_erased"
+    async with stack.client() as anyone:  # a copy in hand still verifies against the log
+        record = (await anyone.get(f"/verifikasi/{doc['id']}", headers={"Accept": "application/json"})).json()
+        assert record["status"] == "genuine"
+        upload = await anyone.post(
+            f"/verifikasi/{doc['id']}",
+            files={"berkas": ("formulir.pdf", pdf, "application/pdf")},
+            headers={"Accept": "application/json"},
+        )
+        assert upload.json()["upload"]["verdict"] == "genuine"
