@@ -82,12 +82,12 @@ async def _viewable_request(c: Container, me: PrincipalDep, request_id: UUID) ->
 
 
 @router.get("/api/requests/{request_id}/documents", response_model=list[DocumentOut])
-async def documents_of_request(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> list[DocumentOut]:
+async def request_documents(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> list[DocumentOut]:
     await _viewable_request(c, me, request_id)
-    return await request_documents(c, request_id)
+    return await issued_documents(c, request_id)
 
 
-async def request_documents(c: Container, request_id: UUID) -> list[DocumentOut]:
+async def issued_documents(c: Container, request_id: UUID) -> list[DocumentOut]:
     """The letters and forms issued for a request, in audit order (the caller has checked the viewer)."""
     rows = await c.pool.fetch(
         "SELECT * FROM documents WHERE request_id = $1 AND issued_position IS NOT NULL ORDER BY issued_position",
