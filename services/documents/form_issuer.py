@@ -18,7 +18,7 @@ import structlog
 from contracts.common import EmployeeType
 from services.documents.bahasa import local_date
 from services.documents.jobs import Job, Numbered, new_document_id, verify_url
-from services.documents.leave_form import Decision, LeaveForm, form_number, split_considerations
+from services.documents.leave_form import AnnualRecord, Decision, LeaveForm, form_number, split_considerations
 from services.documents.leave_form_render import render_leave_form
 from services.documents.leave_form_sources import (
     RecordedDecision,
@@ -88,6 +88,25 @@ class FormIssuer:
         leave = getattr(loaded.pack, "leave", None)
         return getattr(leave, "annual", None)
 
+    async def _leave_record(self, context: RequestContext, requester: Any, year: int) -> AnnualRecord | None:
+        """Section V from the region's pack and the leave already recorded, this request aside."""
+        rule = await self._annual_rule(context.region)
+        if rule is None:
+            return None
+        employee_type = EmployeeType(requester["employee_type"] if requester else "PNS")
+        used = await leave_used_by_year(self.pool, context.requester_nip, context.request_id)
+        return annual_record(year, employee_type=employee_type, used_by_year=used, rule=rule)
+
+    async def _doc_id(self, job: Job) -> str:
+        """The id rendered before a crash, if any, so a retry keeps the QR code it already drew."""
+        existing = await self.pool.fetchval(
+            "SELECT doc_id FROM documents WHERE request_id = $1 AND round = $2 AND kind = $3",
+            job.request_id,
+            job.round,
+            job.kind,
+        )
+        return str(existing) if existing else new_document_id()
+
     async def issue(self, job: Job) -> None:
         event_id = form_event_id(job.request_id, job.round)
         if await self.pool.fetchval("SELECT 1 FROM events WHERE event_id = $1", event_id):
@@ -105,30 +124,17 @@ class FormIssuer:
         if decision is None and not considerations:
             log.warning("form_without_decision", request_id=str(job.request_id), round=job.round)
             return
-        holder, _, opd_name = await self.documents.parts(context, context.requester_nip, None, "UNIT_HEAD")
-        signer = (decision or considerations[-1]).signer
+        last = decision or considerations[-1]
+        # the requester's particulars as the letters describe a holder (the signer part is not used here)
+        holder, _, opd_name = await self.documents.parts(context, context.requester_nip, None, last.tier)
         issued_on = local_date(cause.occurred_at, zone)
         dates = requested_dates(events, job.round) or tuple(sorted(context.dates))
         requester = (await self.documents.people({context.requester_nip})).get(context.requester_nip)
         sealed = sealed_personal(events)
         personal = await self.vault.unseal(sealed) if self.vault is not None else None
         address, phone = leave_contact(personal)
-        employee_type = EmployeeType(requester["employee_type"] if requester else "PNS")
-        rule = await self._annual_rule(context.region)
-        year = min(dates).year
-        record = None
-        if rule is not None:
-            used = await leave_used_by_year(self.pool, context.requester_nip, job.request_id)
-            record = annual_record(year, employee_type=employee_type, used_by_year=used, rule=rule)
-        final_tier = context.route[-1]["tier"] if context.route else (decision or considerations[-1]).tier
-        stream = forms_stream(context.region, context.opd_code, issued_on.year)
-        doc_id = await self.pool.fetchval(
-            "SELECT doc_id FROM documents WHERE request_id = $1 AND round = $2 AND kind = $3",
-            job.request_id,
-            job.round,
-            job.kind,
-        )
-        doc_id = doc_id or new_document_id()
+        final_tier = context.route[-1]["tier"] if context.route else last.tier
+        doc_id = await self._doc_id(job)
         form = LeaveForm(
             doc_id=doc_id,
             number="",
@@ -147,18 +153,22 @@ class FormIssuer:
             reason=str((personal or {}).get("reason") or ""),
             dates=dates,
             working_days=context.working_days,
-            record=record,
+            record=await self._leave_record(context, requester, min(dates).year),
             address=address,
             phone=phone,
             considerations=considerations,
             decision=decision,
             addressee=post_title(final_tier, holder.unit_name, holder.opd_name, display),
             verify_url=verify_url(self.documents.base_url, doc_id),
-            other_kinds_taken=await other_leave_taken(self.pool, context.requester_nip, year, job.request_id),
+            other_kinds_taken=await other_leave_taken(
+                self.pool, context.requester_nip, min(dates).year, job.request_id
+            ),
         )
-        shows_personal = bool(personal) and bool(form.reason or form.address or form.phone)
+        # a form showing personal data is stored sealed under the key of that data, and erased with it
+        shows_personal = bool(form.reason or form.address or form.phone)
         sealed_under = str(sealed["kid"]) if shows_personal and sealed else None
-        numbered = Numbered(job, context, cause, event_id, stream, doc_id, issued_on, holder, signer, sealed_under)
+        stream = forms_stream(context.region, context.opd_code, issued_on.year)
+        numbered = Numbered(job, context, cause, event_id, stream, doc_id, issued_on, holder, last.signer, sealed_under)
         async with self.documents.stream_lock(stream):
             await self.documents.append_numbered(
                 numbered,
