@@ -412,7 +412,6 @@ async def run_projector(
     )
     dsn = settings.require("database_url")
     dispatcher = NotificationDispatcher(pool, clock, dsn=dsn, email=email, webhook=webhook, retry=retry)
-    issuer = LetterIssuer(pool, store, clock, base_url=base_url, dsn=dsn)
     stream = events_stream(
         settings.nats_stream,
         settings.nats_subject_prefix,
@@ -432,6 +431,7 @@ async def run_projector(
     vault = PersonalDataVault(
         pool, settings.vault_key_secret, previous=[old.get_secret_value() for old in settings.vault_previous_secrets]
     )
+    issuer = LetterIssuer(pool, store, clock, base_url=base_url, dsn=dsn, vault=vault)
 
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from services.container import Container
 from services.deps import ContainerDep, PrincipalDep
 from services.documents.bahasa import local_datetime, long_date
+from services.documents.leave_form import FORM_KIND
 from services.documents.letters import LEAVE_NAMES, WFA_ABROAD
 from services.documents.regions import region_display
 from services.problems import Problem
@@ -59,6 +60,8 @@ class DocumentOut(BaseModel):
 
 
 def kind_label(kind: str) -> str:
+    if kind == FORM_KIND:
+        return "Formulir Permintaan dan Pemberian Cuti"
     if kind == WFA_ABROAD:
         return "Surat Izin Pelaksanaan Tugas Kedinasan secara Fleksibel di Luar Negeri"
     request_kind = kind.removeprefix("surat_izin_").upper()
@@ -81,6 +84,11 @@ async def _viewable_request(c: Container, me: PrincipalDep, request_id: UUID) ->
 @router.get("/api/requests/{request_id}/documents", response_model=list[DocumentOut])
 async def request_documents(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> list[DocumentOut]:
     await _viewable_request(c, me, request_id)
+    return await issued_documents(c, request_id)
+
+
+async def issued_documents(c: Container, request_id: UUID) -> list[DocumentOut]:
+    """The letters and forms issued for a request, in audit order (the caller has checked the viewer)."""
     rows = await c.pool.fetch(
         "SELECT * FROM documents WHERE request_id = $1 AND issued_position IS NOT NULL ORDER BY issued_position",
         request_id,
@@ -105,15 +113,28 @@ async def request_documents(request_id: UUID, c: ContainerDep, me: PrincipalDep)
 @router.get("/api/documents/{doc_id}", response_class=Response)
 async def document_pdf(doc_id: str, c: ContainerDep, me: PrincipalDep) -> Response:
     row = await c.pool.fetchrow(
-        "SELECT doc_id, request_id, number, pdf FROM documents WHERE doc_id = $1 AND issued_position IS NOT NULL",
+        "SELECT doc_id, request_id, kind, number, pdf, pdf_sealed FROM documents "
+        "WHERE doc_id = $1 AND issued_position IS NOT NULL",
         doc_id[:64],
     )
     if row is None:
         raise Problem(404, "document_not_found", "Surat tidak ditemukan.")
     await _viewable_request(c, me, row["request_id"])
-    filename = "surat-" + "".join(ch if ch.isalnum() else "-" for ch in row["number"]) + ".pdf"
+    pdf = bytes(row["pdf"])
+    if row["pdf_sealed"] is not None:
+        opened = await c.vault.unseal(row["pdf_sealed"])
+        if opened is None:
+            raise Problem(
+                410,
+                "document_erased",
+                "Formulir ini memuat data pribadi yang telah dihapus sesuai masa retensi; nomor dan sidik "
+                "SHA-256-nya tetap tercatat dan dapat diperiksa di halaman verifikasi.",
+            )
+        pdf = base64.b64decode(opened["pdf"])
+    prefix = "formulir-cuti-" if row["kind"] == FORM_KIND else "surat-"
+    filename = prefix + "".join(ch if ch.isalnum() else "-" for ch in row["number"]) + ".pdf"
     return Response(
-        bytes(row["pdf"]),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
     )

@@ -10,11 +10,12 @@ a crash finds the letter already issued instead of issuing a second one.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
-import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,8 @@ from contracts.events import SYSTEM_ACTOR, DocumentIssued, DocumentRevoked
 from eventstore.store import AppendUnit, ConcurrencyError, NewEvent, PostgresEventStore
 from runtime.clock import Clock
 from services.documents.bahasa import local_date
+from services.documents.form_issuer import FormIssuer
+from services.documents.jobs import Job, Numbered, new_document_id, verify_url
 from services.documents.letters import (
     Holder,
     Letter,
@@ -42,6 +45,7 @@ from services.documents.render import render_letter
 from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
 from services.notifications.dispatcher import RetryPolicy
 from services.notifications.metrics import LETTERS
+from services.privacy import PersonalDataVault
 
 log = structlog.get_logger(__name__)
 LETTER_NAMESPACE = UUID("5b2f8e1a-7c4d-4e6b-a9f0-3d2c1b0a9e8f")
@@ -61,27 +65,6 @@ def revoked_event_id(doc_id: str) -> UUID:
     return uuid.uuid5(LETTER_NAMESPACE, f"revoked|{doc_id}")
 
 
-def verify_url(base_url: str, doc_id: str) -> str:
-    return f"{base_url.rstrip('/')}/verifikasi/{doc_id}"
-
-
-def new_document_id() -> str:
-    # 192 random bits: the verification URL is public, so ids must be impossible to guess or enumerate.
-    return secrets.token_urlsafe(24)
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    action: str
-    request_id: UUID
-    round: int
-    kind: str
-    event_id: UUID
-    position: int
-    attempts: int
-
-
 class LetterIssuer:
     def __init__(
         self,
@@ -92,6 +75,7 @@ class LetterIssuer:
         base_url: str,
         dsn: str | None = None,
         retry: RetryPolicy | None = None,
+        vault: PersonalDataVault | None = None,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -102,6 +86,11 @@ class LetterIssuer:
         self._wake = asyncio.Event()
         # One issuer at a time per letters stream in this process: every lost race costs a re-render.
         self._stream_locks: dict[str, asyncio.Lock] = {}
+        self.vault = vault
+        self.forms = FormIssuer(self, vault)
+
+    def stream_lock(self, stream: str) -> asyncio.Lock:
+        return self._stream_locks.setdefault(stream, asyncio.Lock())
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen())
@@ -157,6 +146,8 @@ class LetterIssuer:
             try:
                 if job.action == "issue":
                     await self.issue(job)
+                elif job.action == "form":
+                    await self.forms.issue(job)
                 else:
                     await self.revoke(job)
             except NotYet as exc:
@@ -187,7 +178,7 @@ class LetterIssuer:
 
     # -- issuing ---------------------------------------------------------------------------------------
 
-    async def _people(self, nips: set[str]) -> dict[str, asyncpg.Record]:
+    async def people(self, nips: set[str]) -> dict[str, asyncpg.Record]:
         rows = await self.pool.fetch("SELECT * FROM rm_people WHERE nip = ANY($1::text[])", sorted(nips))
         return {r["nip"]: r for r in rows}
 
@@ -205,7 +196,7 @@ class LetterIssuer:
         )
         if decision is None:
             raise RuntimeError(f"request {job.request_id} was approved without an approving decision")
-        letter_parts = await self._parts(context, decision.actor, decision.on_behalf_of, decision.tier)
+        letter_parts = await self.parts(context, decision.actor, decision.on_behalf_of, decision.tier)
         display = region_display(context.region)
         issued_on = local_date(approved.occurred_at, context.timezone or display.timezone)
         stream = letters_stream(context.region, context.opd_code, issued_on.year)
@@ -217,7 +208,7 @@ class LetterIssuer:
         )
         doc_id = existing or new_document_id()
         holder, signer, opd_name = letter_parts
-        async with self._stream_locks.setdefault(stream, asyncio.Lock()):
+        async with self.stream_lock(stream):
             await self._issue_numbered(job, context, approved, event_id, stream, doc_id, holder, signer, opd_name)
 
     async def _issue_numbered(
@@ -234,61 +225,82 @@ class LetterIssuer:
     ) -> None:
         display = region_display(context.region)
         issued_on = local_date(approved.occurred_at, context.timezone or display.timezone)
+
+        def render(number: str) -> bytes:
+            return render_letter(
+                Letter(
+                    doc_id=doc_id,
+                    kind=job.kind,
+                    number=number,
+                    issued_on=issued_on,
+                    region=display,
+                    opd_name=opd_name,
+                    holder=holder,
+                    request_kind=context.kind,
+                    dates=tuple(sorted(context.dates)),
+                    working_days=context.working_days,
+                    country=context.country,
+                    signer=signer,
+                    verify_url=verify_url(self.base_url, doc_id),
+                )
+            )
+
+        await self.append_numbered(
+            Numbered(job, context, approved, event_id, stream, doc_id, issued_on, holder, signer),
+            lambda sequence: letter_number(display, sequence, context.opd_code, issued_on),
+            render,
+        )
+
+    async def append_numbered(
+        self, doc: Numbered, number_of: Callable[[int], str], render: Callable[[str], bytes]
+    ) -> None:
+        """Render with the next number of the document's stream and append DocumentIssued expecting that
+        stream's version; on a lost race, render again with the number after."""
+        job, stream = doc.job, doc.stream
         for _race in range(MAX_NUMBER_RACES):
             version = await self.store.stream_version(stream)
             sequence = version + 1
-            letter = Letter(
-                doc_id=doc_id,
-                kind=job.kind,
-                number=letter_number(display, sequence, context.opd_code, issued_on),
-                issued_on=issued_on,
-                region=display,
-                opd_name=opd_name,
-                holder=holder,
-                request_kind=context.kind,
-                dates=tuple(sorted(context.dates)),
-                working_days=context.working_days,
-                country=context.country,
-                signer=signer,
-                verify_url=verify_url(self.base_url, doc_id),
-            )
-            pdf = await asyncio.to_thread(render_letter, letter)
+            number = number_of(sequence)
+            pdf = await asyncio.to_thread(render, number)
             sha256 = hashlib.sha256(pdf).hexdigest()
-            await self._store_pdf(job, context, letter, stream, sequence, pdf, sha256)
+            await self._store_pdf(doc, sequence, number, pdf, sha256)
             payload = DocumentIssued(
-                document_id=doc_id,
+                document_id=doc.doc_id,
                 request_id=job.request_id,
                 kind=job.kind,
-                number=letter.number,
+                number=number,
                 sha256=sha256,
-                signer_nip=signer.nip,
-                signer_name=signer.name,
-                signer_title=signer.title,
-                on_behalf_of=signer.on_behalf_of,
+                signer_nip=doc.signer.nip,
+                signer_name=doc.signer.name,
+                signer_title=doc.signer.title,
+                on_behalf_of=doc.signer.on_behalf_of,
             )
+            cause = doc.cause
             event = NewEvent.of(
                 payload,
-                event_id=event_id,
+                event_id=doc.event_id,
                 stream_id=stream,
                 occurred_at=self.clock.now(),
                 actor=SYSTEM_ACTOR,
-                correlation_id=approved.correlation_id,
-                causation_id=str(approved.event_id),
-                policy=PolicyRef.model_validate(approved.policy) if approved.policy else None,
+                correlation_id=cause.correlation_id,
+                causation_id=str(cause.event_id),
+                policy=PolicyRef.model_validate(cause.policy) if cause.policy else None,
                 clock=self.clock.mode,
             )
             try:
                 await self.store.append(AppendUnit([event], {stream: version}))
             except ConcurrencyError:
                 continue  # another issuer took number n; render again with the next one
-            log.info("letter_issued", request_id=str(job.request_id), number=letter.number, doc=doc_id[:6])
+            log.info(
+                "document_issued", request_id=str(job.request_id), kind=job.kind, number=number, doc=doc.doc_id[:6]
+            )
             return
         raise RuntimeError(f"{stream}: no free number after {MAX_NUMBER_RACES} attempts")
 
-    async def _parts(
+    async def parts(
         self, context: RequestContext, actor: str, on_behalf_of: str | None, tier: str
     ) -> tuple[Holder, Signer, str]:
-        people = await self._people({context.requester_nip, actor, *([on_behalf_of] if on_behalf_of else [])})
+        people = await self.people({context.requester_nip, actor, *([on_behalf_of] if on_behalf_of else [])})
         requester = people.get(context.requester_nip)
         unit_name = requester["unit_name"] if requester else context.unit_code
         opd_name = requester["opd_name"] if requester else context.opd_code
@@ -310,37 +322,48 @@ class LetterIssuer:
         )
         return holder, signer, opd_name
 
-    async def _store_pdf(
-        self, job: Job, context: RequestContext, letter: Letter, stream: str, sequence: int, pdf: bytes, sha256: str
-    ) -> None:
+    async def _at_rest(self, doc: Numbered, pdf: bytes) -> tuple[bytes, dict[str, Any] | None]:
+        """The bytes to store and, for a document showing personal data, the sealed copy instead."""
+        if doc.sealed_under is None or self.vault is None:
+            return pdf, None
+        nip, purpose, period = doc.sealed_under.split(":")
+        at = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
+        sealed = await self.vault.seal(nip, purpose, {"pdf": base64.b64encode(pdf).decode()}, at)
+        return b"", sealed.model_dump(mode="json")
+
+    async def _store_pdf(self, doc: Numbered, sequence: int, number: str, pdf: bytes, sha256: str) -> None:
+        job = doc.job
+        stored, sealed = await self._at_rest(doc, pdf)
         await self.pool.execute(
             "INSERT INTO documents (doc_id, request_id, round, kind, letters_stream, sequence, number, sha256, pdf, "
             "issued_on, holder_nip, holder_name, signer_nip, signer_name, signer_title, on_behalf_of, region, "
-            "opd_code, rendered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-            "$17, $18, $19) ON CONFLICT (doc_id) DO UPDATE SET letters_stream = EXCLUDED.letters_stream, "
-            "sequence = EXCLUDED.sequence, number = EXCLUDED.number, sha256 = EXCLUDED.sha256, pdf = EXCLUDED.pdf, "
+            "opd_code, rendered_at, pdf_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+            "$15, $16, $17, $18, $19, $20::jsonb) ON CONFLICT (doc_id) DO UPDATE SET "
+            "letters_stream = EXCLUDED.letters_stream, sequence = EXCLUDED.sequence, number = EXCLUDED.number, "
+            "sha256 = EXCLUDED.sha256, pdf = EXCLUDED.pdf, pdf_sealed = EXCLUDED.pdf_sealed, "
             "signer_nip = EXCLUDED.signer_nip, signer_name = EXCLUDED.signer_name, "
             "signer_title = EXCLUDED.signer_title, on_behalf_of = EXCLUDED.on_behalf_of, "
             "rendered_at = EXCLUDED.rendered_at WHERE documents.issued_position IS NULL",
-            letter.doc_id,
+            doc.doc_id,
             job.request_id,
             job.round,
             job.kind,
-            stream,
+            doc.stream,
             sequence,
-            letter.number,
+            number,
             sha256,
-            pdf,
-            letter.issued_on,
-            letter.holder.nip,
-            letter.holder.name,
-            letter.signer.nip,
-            letter.signer.name,
-            letter.signer.title,
-            letter.signer.on_behalf_of,
-            context.region,
-            context.opd_code,
+            stored,
+            doc.issued_on,
+            doc.holder.nip,
+            doc.holder.name,
+            doc.signer.nip,
+            doc.signer.name,
+            doc.signer.title,
+            doc.signer.on_behalf_of,
+            doc.context.region,
+            doc.context.opd_code,
             self.clock.now(),
+            sealed,
         )
 
     # -- revoking --------------------------------------------------------------------------------------

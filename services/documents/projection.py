@@ -9,16 +9,21 @@ from typing import Any
 from uuid import UUID
 
 from contracts.events import EventEnvelope
+from services.documents.leave_form import FORM_KIND, OUTCOME_EVENTS, form_wanted
 from services.documents.letters import letter_kind
 from services.notifications.context import fold_request, load_request_facts
 
-TRIGGERS = ("RequestApproved", "RequestCancelled")
+TRIGGERS = ("RequestApproved", "RequestCancelled", "RequestRejected", "RequestDeferred")
 # Told (at commit) when a job is queued, so the issuer wakes for jobs and not for every batch of events.
 LETTER_JOBS_CHANNEL = "lentur_letter_jobs"
 
 
 def issue_job_id(request_id: UUID, round_: int) -> str:
     return f"issue:{request_id}:{round_}"
+
+
+def form_job_id(request_id: UUID, round_: int) -> str:
+    return f"form:{request_id}:{round_}"
 
 
 class LetterProjection:
@@ -33,6 +38,8 @@ class LetterProjection:
         facts = await load_request_facts(conn, request_ids)
         for event in relevant:
             p = event.payload
+            if event.type in OUTCOME_EVENTS:
+                await self._form_job(conn, event, facts)
             if event.type == "RequestApproved":
                 request_id = UUID(str(p["request_id"]))
                 context = fold_request(facts.get(request_id, []), up_to_position=event.position)
@@ -64,6 +71,13 @@ class LetterProjection:
                     event.occurred_at,
                     p["reason"],
                 )
+
+    async def _form_job(self, conn: Any, event: EventEnvelope, facts: dict[UUID, list[Any]]) -> None:
+        """The leave form of the round this outcome ended (see `leave_form.py`)."""
+        request_id = UUID(str(event.payload["request_id"]))
+        context = fold_request(facts.get(request_id, []), up_to_position=event.position)
+        if context is not None and form_wanted(context.kind, event.type, event.payload):
+            await self._job(conn, form_job_id(request_id, event.payload["round"]), "form", FORM_KIND, event)
 
     async def _job(self, conn: Any, job_id: str, action: str, kind: str, event: EventEnvelope) -> None:
         round_ = int(job_id.rsplit(":", 1)[1])

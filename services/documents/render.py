@@ -15,10 +15,21 @@ from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import HRFlowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    HRFlowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from services.documents.bahasa import long_date
 from services.documents.letters import Letter
+from services.documents.regions import RegionDisplay
 
 BODY = ParagraphStyle("body", fontName="Times-Roman", fontSize=11.5, leading=16, alignment=TA_JUSTIFY)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8.5, leading=11)
@@ -39,6 +50,18 @@ def qr_png(url: str) -> bytes:
     return buffer.getvalue()
 
 
+def letterhead(region: RegionDisplay, opd_name: str) -> list[Flowable]:
+    """The kop surat: the pemda, the OPD, its seat, and the double rule beneath."""
+    return [
+        _p(region.pemda.upper(), KOP_1),
+        _p(opd_name.upper(), KOP_2),
+        _p(f"{region.seat}, {region.province}".strip(", "), KOP_3),
+        Spacer(1, 3),
+        HRFlowable(width="100%", thickness=2.2, color=colors.black, spaceAfter=1.5),
+        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=14),
+    ]
+
+
 def render_letter(letter: Letter) -> bytes:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -57,12 +80,7 @@ def render_letter(letter: Letter) -> bytes:
     )
     holder = letter.holder
     story: list[object] = [
-        _p(letter.region.pemda.upper(), KOP_1),
-        _p(letter.opd_name.upper(), KOP_2),
-        _p(f"{letter.region.seat}, {letter.region.province}".strip(", "), KOP_3),
-        Spacer(1, 3),
-        HRFlowable(width="100%", thickness=2.2, color=colors.black, spaceAfter=1.5),
-        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=14),
+        *letterhead(letter.region, letter.opd_name),
         Paragraph(f"<u>{escape(letter.title)}</u>", TITLE),
         _p(f"NOMOR: {letter.number}", CENTER),
         Spacer(1, 14),

@@ -166,7 +166,8 @@ def recipients_for(event: EventEnvelope, context: RequestContext | None, view: D
     elif event.type == "ComplianceMissed":
         add(p.get("nip") or p.get("requester_nip"), COMPLIANCE_MISSED, "requester")
         add(p["superior_nip"], COMPLIANCE_MISSED_SUPERIOR, "superior")
-    elif event.type == "DocumentIssued":
+    elif event.type == "DocumentIssued" and p.get("kind") != "formulir_cuti":
+        # the leave form is filed with the request; the requester hears of the outcome and the letter already
         add(requester, DOCUMENT_ISSUED, "requester")
 
     unique: dict[tuple[str, str], Notice] = {}

@@ -22,6 +22,7 @@ from contracts.zones import zone_label
 from services.auth import Principal
 from services.container import Container
 from services.deps import container_of
+from services.documents.api import kind_label as document_kind_label
 from services.portal import labels
 from services.portal.options import region_zone
 from services.portal.session import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid, session_token
@@ -99,6 +100,7 @@ def templates() -> Jinja2Templates:
     env.filters["short_date"] = labels.short_date
     env.filters["local_precise"] = lambda v, zone: _local(v, zone, seconds=True)
     env.filters["kind"] = labels.kind_label
+    env.filters["document_kind"] = document_kind_label
     env.filters["duty"] = lambda s: labels.DUTY_LABELS.get(str(s), str(s))
     env.filters["status"] = lambda s: labels.STATUS_LABELS.get(s, s)
     env.filters["tier"] = lambda s: labels.TIER_LABELS.get(str(s), str(s))

@@ -186,10 +186,11 @@ async def decide(stack: RunningStack, nip: str, request_id: str, decision: str =
 
 
 async def documents(stack: RunningStack, nip: str, request_id: str) -> list[dict]:
+    """The letters of a request (a leave request's formulir_cuti is tested in test_leave_form.py)."""
     async with await stack.as_user(nip) as client:
         r = await client.get(f"/api/requests/{request_id}/documents")
         assert r.status_code == 200, r.text
-        return r.json()
+        return [d for d in r.json() if d["kind"] != "formulir_cuti"]
 
 
 ANNUAL_LEAVE = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30", "2025-12-31"], "reason": "Pulang kampung"}
@@ -576,17 +577,21 @@ async def test_fifty_approvals_in_one_opd_at_once_get_fifty_consecutive_numbers(
     await settled(stack, timeout=120)
     conn = await db(stack)
     try:
-        rows = await conn.fetch(
+        numbered = (
             "SELECT d.sequence, d.number, e.version FROM documents d JOIN events e ON e.event_id = d.issued_event_id "
-            "WHERE d.request_id = ANY($1::uuid[])",
-            [uuid.UUID(i) for i in ids],
+            "WHERE d.request_id = ANY($1::uuid[]) AND (d.kind = 'formulir_cuti') = $2"
         )
+        rows = await conn.fetch(numbered, [uuid.UUID(i) for i in ids], False)
+        forms = await conn.fetch(numbered, [uuid.UUID(i) for i in ids], True)
     finally:
         await conn.close()
     assert sorted(r["sequence"] for r in rows) == list(range(1, 51))
     assert all(r["sequence"] == r["version"] for r in rows)
     assert len({r["number"] for r in rows}) == 50
     assert {r["number"].split("/")[2] for r in rows} == {"DPMPTSP"}
+    # the leave forms of the same fifty: numbered in a sequence of their own, just as gap-free
+    assert sorted(r["sequence"] for r in forms) == list(range(1, 51))
+    assert all(r["sequence"] == r["version"] and r["number"].startswith("800/FPC.") for r in forms)
 
 
 async def test_a_cancelled_approval_revokes_its_letter_and_a_delegate_signs_on_behalf(stack: RunningStack) -> None:

@@ -15,6 +15,7 @@ from contracts.events import request_stream
 from services.auth import Principal
 from services.container import Container
 from services.deps import ContainerDep
+from services.documents.api import issued_documents
 from services.judge import judge
 from services.portal.forms import COUNTRIES, RequestForm, parse_request_form, preview_body
 from services.portal.options import FormOptions, form_options
@@ -149,6 +150,7 @@ async def request_page(
         "request_detail.html",
         {
             "view": view,
+            "documents": await issued_documents(c, request_id),
             "duties": duties,
             "can_report": mine and view.status == "APPROVED" and bool(duties),
             "has_checkins": any(d["kind"] == "checkin" for d in duties),
