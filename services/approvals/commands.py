@@ -27,6 +27,7 @@ from contracts.api import (
 from contracts.common import Role, Tier
 from contracts.events import DelegationGranted, DelegationRevoked
 from eventstore.store import AppendUnit, NewEvent
+from services.approvals.leave_decisions import leave_decision_terms
 from services.auth import Principal
 from services.container import Container
 from services.problems import Problem
@@ -66,7 +67,12 @@ async def decide(
         raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
     on_behalf_of, via = await authority_for(c, me, task)
     command = DecideCommand(
-        task_id=task_id, decision=body.decision, comment=body.comment, actor=me.nip, on_behalf_of=on_behalf_of
+        task_id=task_id,
+        decision=body.decision,
+        comment=body.comment,
+        actor=me.nip,
+        on_behalf_of=on_behalf_of,
+        **await leave_decision_terms(c, task, body),
     )
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id_of_task(task_id)))
     started = time.perf_counter()
@@ -108,7 +114,8 @@ async def decide(
 async def decide_many(c: Container, me: Principal, body: BulkDecisionIn) -> BulkDecisionOut:
     async def one(item: Any) -> BulkItemResult:
         try:
-            view = await decide(c, me, item.task_id, DecisionIn(decision=item.decision, comment=item.comment))
+            fields = item.model_dump(include={"decision", "comment", "dates", "defer_until"})
+            view = await decide(c, me, item.task_id, DecisionIn(**fields))
             return BulkItemResult(task_id=item.task_id, ok=True, status=200, request=view)
         except Problem as problem:
             return BulkItemResult(

@@ -26,6 +26,10 @@ DECISION_WORDS = {
     ("reject", "recommend"): "tidak merekomendasikan",
     ("return", "approve"): "mengembalikan untuk diperbaiki",
     ("return", "recommend"): "mengembalikan untuk diperbaiki",
+    ("change", "approve"): "menyetujui dengan perubahan tanggal",
+    ("change", "recommend"): "mempertimbangkan perubahan tanggal",
+    ("defer", "approve"): "menangguhkan",
+    ("defer", "recommend"): "mempertimbangkan penangguhan",
 }
 STATUS_WORDS = {
     "PENDING": "menunggu keputusan",
@@ -34,6 +38,7 @@ STATUS_WORDS = {
     "REJECTED": "ditolak",
     "CANCELLED": "dibatalkan",
     "EXPIRED": "kedaluwarsa",
+    "DEFERRED": "ditangguhkan",
 }
 
 
