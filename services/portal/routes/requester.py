@@ -17,6 +17,7 @@ from services.container import Container
 from services.deps import ContainerDep
 from services.judge import judge
 from services.portal.forms import COUNTRIES, RequestForm, parse_request_form, preview_body
+from services.portal.leave_view import leave_record_for
 from services.portal.options import FormOptions, form_options
 from services.portal.timeline import people_in, timeline
 from services.portal.web import PageProblem, Viewer, ViewerDep, checked_form, redirect, render
@@ -149,6 +150,7 @@ async def request_page(
         "request_detail.html",
         {
             "view": view,
+            "leave_record": await leave_record_for(c, row["requester_nip"], row["kind"], list(row["dates"])),
             "duties": duties,
             "can_report": mine and view.status == "APPROVED" and bool(duties),
             "has_checkins": any(d["kind"] == "checkin" for d in duties),
