@@ -7,6 +7,7 @@ kepala dinas (pertimbangan), then the PPK as PYBMC.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -63,6 +64,18 @@ async def balance(stack: RunningStack, viewer: str, nip: str, year: int) -> tupl
         return r.status_code, r.json()
 
 
+async def eventually(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    """The notification projection runs behind the log: wait for it, as the other e2e tests do."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.3)
+
+
 async def test_a_deferral_at_the_pybmc_ends_deferred_and_moves_the_days_to_next_year(stack: RunningStack) -> None:
     nip = STAFF[0]
     before = (await balance(stack, nip, nip, 2025))[1]["annual"]
@@ -98,6 +111,14 @@ async def test_a_deferral_at_the_pybmc_ends_deferred_and_moves_the_days_to_next_
     assert next_year["annual"]["available"] == next_year["annual"]["n"] + next_year["annual"]["n1"] + 3
     async with await stack.as_user(nip) as asn:
         assert (await asn.post(f"/api/requests/{created['id']}/cancel", json={})).status_code == 409
+
+    async def told() -> dict | None:
+        async with await stack.as_user(nip) as asn:
+            listed = (await asn.get("/api/notifications")).json()
+        return next((n for n in listed if n["request_id"] == created["id"] and n["kind"] == "request_deferred"), None)
+
+    notice = await eventually(told)
+    assert "2 Maret 2026" in notice["title"] and "Tutup buku anggaran" in notice["body"]
 
 
 async def test_a_change_to_fewer_days_debits_only_those(stack: RunningStack) -> None:
