@@ -31,8 +31,9 @@ async def may_see_record(c: Container, me: Principal, person: Person) -> bool:
         directory.opd_head(person.region, person.opd_code),
         directory.ppk(person.region),
     )
+    acting_for = me.person.acting_for  # a Plt/Plh decides for the holder of the post
     for post in posts:
-        if post is not None and me.nip in (post.nip, post.assignee_nip):
+        if post is not None and {me.nip, acting_for} & {post.nip, post.assignee_nip}:
             return True
     approvers = await c.pool.fetch(
         "SELECT DISTINCT t.assignee_nip, t.escalated_to FROM rm_tasks t JOIN rm_requests r USING (request_id) "
