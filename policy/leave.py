@@ -48,12 +48,13 @@ def own_unused(
 
     Days deferred out of `year` (into `year + 1`) count as taken here: they live on as deferred days only.
     """
-    if year not in used_by_year:
-        return None
+    deferred_out = max(0, (deferred_into or {}).get(year + 1, 0))
+    if year not in used_by_year and not deferred_out:
+        return None  # a deferral out of the year is a fact about it: the record covers that year
     if year in cuti_besar_years:
         return 0
     deducted = cuti_bersama_days(year) if rule.deducts_cuti_bersama(year) else 0
-    taken = max(0, used_by_year[year]) + max(0, (deferred_into or {}).get(year + 1, 0))
+    taken = max(0, used_by_year.get(year, 0)) + deferred_out
     return max(0, rule.entitlement_days - deducted - taken)
 
 

@@ -52,6 +52,8 @@ def test_days_the_pybmc_deferred_are_usable_next_year_up_to_twenty_four() -> Non
     # the deferred days count as taken in 2025: its 2 remaining days carry, the 10 never carry twice
     capped = record(2026, {2025: 0, 2026: 0}, deferred_into={2026: 14})
     assert capped.n1 == 0 and capped.n + capped.n1 + capped.deferred == 24
+    # a year known only by its deferral is covered by the record: its unused days carry as usual
+    assert record(2026, {2026: 0}, deferred_into={2026: 3}).n1 == 6
     # and they are no longer 2025's to take
     assert record(2025, {2025: 0}, deferred_into={2026: 10}).available == 2
 
