@@ -14,6 +14,7 @@ import pytest
 
 from deploy.infra import InfraAddresses
 from policy.bundled import bundled_pack_texts
+from tests.browser.support import portal_client
 from tests.conftest import create_database
 from tests.stack import RunningStack, running_stack
 
@@ -119,6 +120,10 @@ async def test_a_deferral_at_the_pybmc_ends_deferred_and_moves_the_days_to_next_
 
     notice = await eventually(told)
     assert "2 Maret 2026" in notice["title"] and "Tutup buku anggaran" in notice["body"]
+    async with await stack.as_user(INSPECTOR) as inspector:
+        replayed = (await inspector.get("/api/audit/replay", params={"request_id": created["id"]})).json()
+    assert replayed["request"]["status"] == "DEFERRED"
+    assert any("menangguhkan cuti tahunan" in t["text"] for t in replayed["request"]["timeline"])
 
 
 async def test_a_change_to_fewer_days_debits_only_those(stack: RunningStack) -> None:
@@ -152,6 +157,12 @@ async def test_a_change_to_fewer_days_debits_only_those(stack: RunningStack) -> 
         trail = (await inspector.get(f"/api/audit/requests/{created['id']}")).json()
     changed = next(e for e in trail if e["type"] == "RequestDatesChanged")
     assert changed["payload"]["previous_dates"] == THREE_DAYS and changed["payload"]["working_days"] == 1
+    portal = await portal_client(stack, nip)
+    try:
+        page = (await portal.get(f"/pengajuan/{created['id']}")).text
+    finally:
+        await portal.aclose()
+    assert "Tanggal semula" in page and "Tanggal diberikan" in page and "Catatan cuti tahunan 2025" in page
 
 
 async def test_an_advisory_refusal_goes_on_and_every_consideration_is_shown(stack: RunningStack) -> None:
