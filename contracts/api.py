@@ -206,6 +206,9 @@ class TaskOut(BaseModel):
     overdue: bool
     reminders: int
     balance: LeaveBalanceOut | None = None
+    leave_record: AnnualLeaveRecordOut | None = Field(
+        default=None, description="leave kinds: the requester's N-2/N-1/N record for the year of the first day"
+    )
     unit_load: list[UnitLoadDay]
 
 

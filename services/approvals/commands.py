@@ -30,6 +30,7 @@ from eventstore.store import AppendUnit, NewEvent
 from services.approvals.leave_decisions import leave_decision_terms
 from services.auth import Principal
 from services.container import Container
+from services.leave_record.record import leave_record_for
 from services.problems import Problem
 from services.readmodels import local_time
 from services.requests.commands import update_id, visible_request
@@ -165,6 +166,7 @@ async def inbox(
         size = directory.unit_size(t["region"], t["unit_code"])
         load = await c.reads.unit_load(t["region"], t["unit_code"], list(t["dates"]), size)
         balance = await leave_balance(c, t["requester_nip"], t["leave_debit"]) if t["kind"].startswith("CUTI") else None
+        record = await leave_record_for(c, t["requester_nip"], t["kind"], list(t["dates"]))
         tasks.append(
             TaskOut(
                 task_id=t["task_id"],
@@ -191,6 +193,7 @@ async def inbox(
                 overdue=bool(t["remind_at"] and now >= t["remind_at"]),
                 reminders=t["reminders"],
                 balance=balance,
+                leave_record=record,
                 unit_load=[UnitLoadDay(**d) for d in load],
             )
         )

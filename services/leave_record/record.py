@@ -109,3 +109,13 @@ def annual_out(record: LeaveRecord) -> AnnualLeaveRecordOut:
         pending=record.pending,
         available=record.available,
     )
+
+
+async def leave_record_for(c: Container, nip: str, kind: str, dates: list[date]) -> AnnualLeaveRecordOut | None:
+    """The requester's annual-leave record for the year of the request's first day (leave kinds only)."""
+    if not RequestKind(kind).is_leave or not dates:
+        return None
+    person = await c.reads.person(nip)
+    if person is None:
+        return None
+    return annual_out(await record_of(c, person, min(dates).year))

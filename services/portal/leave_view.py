@@ -1,27 +1,17 @@
-"""What the portal shows beside a leave request: the N-2/N-1/N record and the considerations given so far."""
+"""What the portal shows beside a leave request: the considerations given so far, and the date pickers of a
+perubahan; the N-2/N-1/N record comes from services.leave_record."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
-from contracts.api import AnnualLeaveRecordOut
-from contracts.common import RequestKind
 from policy.calendar import working_days
-from services.container import Container
-from services.leave_record.record import annual_out, record_of
+from services.leave_record.record import leave_record_for
+
+__all__ = ["change_dates", "considerations", "leave_record_for"]
 
 LONGEST_CHANGE_DAYS = 92
-
-
-async def leave_record_for(c: Container, nip: str, kind: str, dates: list[date]) -> AnnualLeaveRecordOut | None:
-    """The requester's annual-leave record for the year of the request's first day (leave kinds only)."""
-    if not RequestKind(kind).is_leave or not dates:
-        return None
-    person = await c.reads.person(nip)
-    if person is None:
-        return None
-    return annual_out(await record_of(c, person, min(dates).year))
 
 
 def considerations(row: Any) -> list[dict[str, Any]]:

@@ -84,6 +84,9 @@ async def test_a_deferral_at_the_pybmc_ends_deferred_and_moves_the_days_to_next_
     task_id = await to_pybmc(stack, created)
     status, pending = await balance(stack, nip, nip, 2025)
     assert status == 200 and pending["annual"]["pending"] == 3
+    async with await stack.as_user(PPK) as pybmc:
+        tasks = (await pybmc.get("/api/tasks", params={"kind": "CUTI_TAHUNAN"})).json()
+    assert next(t for t in tasks if t["task_id"] == task_id)["leave_record"] == pending["annual"]  # same figures
 
     status, refused = await decide(
         stack, PPK, task_id, decision="defer", comment="Tutup buku", defer_until="2025-12-20"

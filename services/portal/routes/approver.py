@@ -19,7 +19,7 @@ from contracts.api import BulkDecisionIn, BulkDecisionItem, DecisionIn
 from contracts.common import DecisionKind
 from services.approvals import commands
 from services.deps import ContainerDep
-from services.portal.leave_view import change_dates, considerations, leave_record_for
+from services.portal.leave_view import change_dates, considerations
 from services.portal.web import PageProblem, ViewerDep, checked_form, redirect, render
 from services.problems import Problem
 
@@ -69,7 +69,7 @@ async def _inbox_page(
     earlier: dict[str, list[dict[str, Any]]] = {}
     for t in tasks:
         if t.kind.is_leave:
-            records[t.task_id] = await leave_record_for(c, t.requester["nip"], t.kind.value, list(t.dates))
+            records[t.task_id] = t.leave_record
             earlier[t.task_id] = considerations(await c.reads.request(t.request_id))
     deciders = {d["actor"] for ds in earlier.values() for d in ds}
     names = await c.reads.names(set(acting_for.values()) | deciders)
