@@ -196,6 +196,10 @@ async def test_leave_decisions_are_refused_for_flexible_work(stack: RunningStack
         defer_until="2026-01-05",
     )
     assert status == 422 and refused["code"] == "decision_not_allowed"
+    async with await stack.as_user(created["route_steps"][0]["approver_nip"]) as head:
+        item = {"task_id": created["current_task_id"], "decision": "change", "dates": ["2025-12-30"], "comment": "x"}
+        bulk = (await head.post("/api/tasks/decisions", json={"items": [item]})).json()
+    assert bulk["failed"] == 1 and bulk["results"][0]["code"] == "decision_not_allowed"
 
 
 async def test_the_record_is_shown_to_the_person_their_approvers_and_the_region_only(stack: RunningStack) -> None:
