@@ -67,13 +67,15 @@ async def decide(
     if task is None:
         raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
     on_behalf_of, via = await authority_for(c, me, task)
+    # Someone the task is not for learns nothing from the terms: the workflow refuses them as not_assignee.
+    terms = await leave_decision_terms(c, task, body) if via != "none" else {}
     command = DecideCommand(
         task_id=task_id,
         decision=body.decision,
         comment=body.comment,
         actor=me.nip,
         on_behalf_of=on_behalf_of,
-        **await leave_decision_terms(c, task, body),
+        **terms,
     )
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id_of_task(task_id)))
     started = time.perf_counter()
