@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from contracts.common import (
     Citation,
     DateList,
+    Day,
     DecisionKind,
     Location,
     LongText,
@@ -22,6 +23,8 @@ from contracts.common import (
 )
 
 Comment = OptionalText
+# Empty is refused by the service with its own code (dates_required), not by the schema.
+DecisionDates = Annotated[list[Day], Field(max_length=92)]
 
 
 class Body(BaseModel):
@@ -57,6 +60,8 @@ class CancelIn(Body):
 class DecisionIn(Body):
     decision: DecisionKind
     comment: Comment | None = None
+    dates: DecisionDates | None = Field(default=None, description="change (perubahan): the dates granted")
+    defer_until: Day | None = Field(default=None, description="defer (ditangguhkan): until when, at most a year on")
 
 
 TASK_ID_PATTERN = r"^[0-9a-f-]{36}-r\d+s\d+$"
@@ -66,6 +71,8 @@ class BulkDecisionItem(Body):
     task_id: Annotated[str, StringConstraints(max_length=60, pattern=TASK_ID_PATTERN)]
     decision: DecisionKind
     comment: Comment | None = None
+    dates: DecisionDates | None = None
+    defer_until: Day | None = None
 
 
 class BulkDecisionIn(Body):
@@ -90,6 +97,8 @@ class RouteStepOut(BaseModel):
     approver_name: str
     on_behalf_of: str | None = None
     citation: Citation
+    binding: bool = Field(default=False, description="a leave consideration whose refusal ends the request")
+    binding_citation: Citation | None = None
 
 
 class DecisionOut(BaseModel):
@@ -98,6 +107,9 @@ class DecisionOut(BaseModel):
     tier: Tier
     decision: DecisionKind
     comment: str | None = None
+    dates: list[date] | None = Field(default=None, description="change: the dates granted (or proposed)")
+    defer_until: date | None = Field(default=None, description="defer: until when")
+    binding: bool = Field(default=False, description="a binding consideration before the PYBMC")
     actor: str = Field(description="NIP of who decided")
     actor_name: str | None = None
     on_behalf_of: str | None = Field(
@@ -157,6 +169,24 @@ class LeaveBalanceOut(BaseModel):
     available: int | None
 
 
+class AnnualLeaveRecordOut(BaseModel):
+    """The leave record N-2/N-1/N in working days (PP 11/2017; the form's CATATAN CUTI)."""
+
+    n: int = Field(description="this year's own right, after cuti bersama where its Keppres deducts it")
+    n1: int = Field(description="carried from the year before")
+    n2: int = Field(description="carried from two years before")
+    deferred: int = Field(description="days a PYBMC deferred from the year before into this one")
+    used: int
+    pending: int
+    available: int
+
+
+class LeaveRecordOut(BaseModel):
+    nip: str
+    year: int
+    annual: AnnualLeaveRecordOut
+
+
 class TaskOut(BaseModel):
     task_id: str
     request_id: UUID
@@ -176,6 +206,9 @@ class TaskOut(BaseModel):
     overdue: bool
     reminders: int
     balance: LeaveBalanceOut | None = None
+    leave_record: AnnualLeaveRecordOut | None = Field(
+        default=None, description="leave kinds: the requester's N-2/N-1/N record for the year of the first day"
+    )
     unit_load: list[UnitLoadDay]
 
 

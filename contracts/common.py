@@ -94,16 +94,39 @@ class RequestStatus(StrEnum):
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    DEFERRED = "DEFERRED"
+    """Annual leave the PYBMC deferred (ditangguhkan) for an urgent service need; its days move to next year."""
 
     @property
     def is_final(self) -> bool:
-        return self in (RequestStatus.REJECTED, RequestStatus.CANCELLED, RequestStatus.EXPIRED)
+        return self in (
+            RequestStatus.REJECTED,
+            RequestStatus.CANCELLED,
+            RequestStatus.EXPIRED,
+            RequestStatus.DEFERRED,
+        )
 
 
 class DecisionKind(StrEnum):
+    """The boxes of the leave form (Peraturan BKN 24/2017, Anak Lampiran I.b) plus return for revision.
+
+    `change` (perubahan) grants other dates; `defer` (ditangguhkan) postpones annual leave. Both are leave-only.
+    """
+
     APPROVE = "approve"
+    CHANGE = "change"
+    DEFER = "defer"
     REJECT = "reject"
     RETURN = "return"
+
+    @property
+    def leave_only(self) -> bool:
+        return self in (DecisionKind.CHANGE, DecisionKind.DEFER)
+
+    @property
+    def refuses(self) -> bool:
+        """A consideration that, where binding, ends the request (the form's *tidak disetujui*)."""
+        return self == DecisionKind.REJECT
 
 
 class Location(Frozen):

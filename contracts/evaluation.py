@@ -48,6 +48,12 @@ class UsageSnapshot(Frozen):
     annual_leave_used: dict[int, int] = Field(
         default_factory=dict, description="year -> annual-leave working days approved or reserved"
     )
+    annual_leave_deferred: dict[int, int] = Field(
+        default_factory=dict, description="year -> annual-leave days a PYBMC deferred into that year"
+    )
+    cuti_besar_years: frozenset[int] = Field(
+        default_factory=frozenset, description="years with cuti besar granted or in flight (no annual leave then)"
+    )
 
 
 class RouteStep(Frozen):
@@ -60,6 +66,10 @@ class RouteStep(Frozen):
     )
     action: Literal["recommend", "approve"] = "approve"
     citation: Citation
+    binding: bool = Field(
+        default=False, description="a leave consideration (pertimbangan) whose refusal ends the request"
+    )
+    binding_citation: Citation | None = None
 
 
 class UnitDailyCap(Frozen):

@@ -152,6 +152,34 @@ class DecisionRecorded(EventPayload):
     tier: Tier
     decision: DecisionKind
     comment: str | None = None
+    dates: list[date] | None = Field(default=None, description="the dates granted (or proposed) by a change")
+    defer_until: date | None = Field(default=None, description="until when a defer postpones the leave")
+    binding: bool = Field(default=False, description="whether this tier's consideration was binding")
+
+
+class RequestDatesChanged(EventPayload):
+    """A *perubahan* accepted by the PYBMC: from now on the request carries the granted dates."""
+
+    TYPE = "RequestDatesChanged"
+    request_id: UUID
+    round: int
+    tier: Tier
+    dates: list[date]
+    previous_dates: list[date]
+    working_days: int
+
+
+class RequestDeferred(EventPayload):
+    """The PYBMC's *ditangguhkan*: annual leave postponed; its days are usable next year (a final status)."""
+
+    TYPE = "RequestDeferred"
+    request_id: UUID
+    round: int
+    tier: Tier
+    defer_until: date
+    reason: str
+    dates: list[date]
+    working_days: int
 
 
 class RequestReturned(EventPayload):
@@ -429,6 +457,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         TaskReminded,
         TaskEscalated,
         DecisionRecorded,
+        RequestDatesChanged,
+        RequestDeferred,
         RequestReturned,
         RequestResubmitted,
         RequestApproved,

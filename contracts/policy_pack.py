@@ -19,8 +19,10 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
@@ -183,11 +185,33 @@ StepTier = Tier | Literal["PYBMC"]
 TIER_ORDER: tuple[Tier, ...] = (Tier.UNIT_HEAD, Tier.OPD_HEAD, Tier.PPK)
 
 
+class BindingConsideration(Rule):
+    """Why a leave step's consideration (pertimbangan) binds: a refusal there ends the request."""
+
+
 class StepSpec(Frozen):
-    """`tier: PYBMC` stands for the official the leave section names as PYBMC for the request's kind."""
+    """`tier: PYBMC` stands for the official the leave section names as PYBMC for the request's kind.
+
+    Before the PYBMC a leave step gives a consideration that is advisory unless `binding` cites why it binds.
+    """
 
     tier: StepTier
     action: Literal["recommend", "approve"] = "approve"
+    binding: BindingConsideration | None = None
+
+    @model_validator(mode="after")
+    def _binding_is_a_consideration(self) -> StepSpec:
+        if self.binding is not None and self.action != "recommend":
+            raise ValueError("binding hanya untuk langkah pertimbangan (action: recommend)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_binding(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A step written without `binding` reads back as written (pack diffs and reports stay as they were).
+        data: dict[str, Any] = handler(self)
+        if data.get("binding") is None:
+            data.pop("binding", None)
+        return data
 
 
 class RouteRule(Rule):
@@ -391,8 +415,13 @@ class PolicyPack(Frozen):
             yield ("flexible", "weekly_limit"), self.flexible.weekly_limit
         for i, b in enumerate(self.routing.base):
             yield ("routing", "base", i), b
+            for j, step in enumerate(b.steps):
+                if step.binding is not None:
+                    yield ("routing", "base", i, "steps", j, "binding"), step.binding
         for i, e in enumerate(self.routing.extra):
             yield ("routing", "extra", i), e
+            if e.add.binding is not None:
+                yield ("routing", "extra", i, "add", "binding"), e.add.binding
         yield ("routing", "upward"), self.routing.upward
         if self.routing.ppk_own_request is not None:
             yield ("routing", "ppk_own_request"), self.routing.ppk_own_request

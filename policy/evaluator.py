@@ -31,6 +31,7 @@ from contracts.policy_pack import (
     TIER_ORDER,
     Allowance,
     Applicability,
+    BindingConsideration,
     LeaveKindRule,
     PiketRule,
     PolicyPack,
@@ -544,12 +545,18 @@ def _annual_leave_debit(loaded: LoadedPack, requester: Person, counted: list[dat
         )
     year = years[0]
     balance = annual_leave_balance(
-        year, employee_type=requester.employee_type, used_by_year=usage.annual_leave_used, rule=rule
+        year,
+        employee_type=requester.employee_type,
+        used_by_year=usage.annual_leave_used,
+        rule=rule,
+        deferred_into=usage.annual_leave_deferred,
+        cuti_besar_years=usage.cuti_besar_years,
     )
     if len(counted) > balance.available:
         raise _Refused(
             "insufficient_leave_balance",
-            f"Sisa cuti tahunan {year}: {balance.available} hari kerja (hak {rule.entitlement_days} + "
+            f"Sisa cuti tahunan {year}: {balance.available} hari kerja "
+            f"(hak {balance.entitlement - balance.carried_over} + "
             f"penangguhan {balance.carried_over} − cuti bersama {balance.cuti_bersama} − terpakai "
             f"{balance.used}); yang diajukan {len(counted)} hari kerja.",
             [loaded.cite(rule)],
@@ -613,24 +620,24 @@ def _step_tier(spec: StepSpec, leave_rule: LeaveKindRule | None) -> Tier:
 
 def _planned_steps(
     pack: PolicyPack, requester: Person, kind: RequestKind, abroad: bool, in_window: bool
-) -> list[tuple[Tier, str, Rule]]:
+) -> list[tuple[Tier, str, Rule, BindingConsideration | None]]:
     """The pack's tiers for this request, lowest first, before people are put on them."""
     base = next((r for r in pack.routing.base if kind in r.kinds), None)
     if base is None:
         return []
     leave_rule = next((k for k in pack.leave.kinds if k.kind == kind), None)
-    planned: dict[Tier, tuple[str, Rule]] = {}
+    planned: dict[Tier, tuple[str, Rule, BindingConsideration | None]] = {}
     for spec in base.steps:
-        planned[_step_tier(spec, leave_rule)] = (spec.action, base)
+        planned[_step_tier(spec, leave_rule)] = (spec.action, base, spec.binding)
     for extra in pack.routing.extra:
         if _matches(extra.when, requester, kind, abroad, in_window):
             tier = _step_tier(extra.add, leave_rule)
             already_approves = tier in planned and planned[tier][0] == "approve"
             action = "approve" if already_approves else extra.add.action
             # the more specific rule is the reason the tier is there, so its citation is the one shown
-            planned[tier] = (action, extra)
+            planned[tier] = (action, extra, extra.add.binding if action == "recommend" else None)
     ordered = sorted(planned.items(), key=lambda item: RANK[item[0]])
-    return [(tier, action, rule) for tier, (action, rule) in ordered]
+    return [(tier, action, rule, binding) for tier, (action, rule, binding) in ordered]
 
 
 def _route(
@@ -659,14 +666,17 @@ def _route(
     first_up = max(own_rank, RANK[planned[-1][0]]) + 1
 
     steps: list[RouteStep] = []
-    for index, (tier, action, rule) in enumerate(kept):
+    for index, (tier, action, rule, binding) in enumerate(kept):
         holder = _post(directory, tier, requester)
         if holder is None or _is_self(holder, requester):
             if index == len(kept) - 1 and action == "approve":
                 needs_decider = True  # the deciding tier is empty: the decision moves up
                 first_up = RANK[tier] + 1
             continue
-        steps.append(_route_step(tier, holder, action, loaded.cite(rule)))
+        step = _route_step(tier, holder, action, loaded.cite(rule))
+        if binding is not None:
+            step = step.model_copy(update={"binding": True, "binding_citation": loaded.cite(binding)})
+        steps.append(step)
     if needs_decider:
         steps.append(_decider_above(loaded, requester, directory, first_up, upward))
 

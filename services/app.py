@@ -22,6 +22,7 @@ from services.container import Container
 from services.deps import SESSION_COOKIE
 from services.documents.api import public as verification_router
 from services.documents.api import router as documents_router
+from services.leave_record.api import router as leave_record_router
 from services.limits import EdgeLimits, TokenBuckets
 from services.notifications.api import router as notifications_router
 from services.packs.api import router as packs_router
@@ -129,6 +130,7 @@ def create_app(container: Container) -> FastAPI:
         compliance_router,
         whatif_router,
         whatif_pages,
+        leave_record_router,
     ):
         app.include_router(router)
     for router in (notifications_router, documents_router, verification_router):

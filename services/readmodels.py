@@ -197,8 +197,8 @@ class ReadModels:
                 elif r["kind"] in ("WFH", "WFA"):
                     pending_flex.add(d)
         leave = await self.pool.fetch(
-            "SELECT year, sum(days) AS days FROM rm_leave WHERE nip = $1 AND request_id IS DISTINCT FROM $2 "
-            "GROUP BY year",
+            "SELECT year, state = 'deferred' AS deferred, sum(days) AS days FROM rm_leave "
+            "WHERE nip = $1 AND request_id IS DISTINCT FROM $2 GROUP BY year, state = 'deferred'",
             person.nip,
             excluding,
         )
@@ -206,5 +206,7 @@ class ReadModels:
             unit_flexible_by_date={r["day"]: int(r["n"]) for r in unit_rows},
             own_approved_dates=approved,
             own_pending_flexible_dates=frozenset(pending_flex),
-            annual_leave_used={int(r["year"]): int(r["days"]) for r in leave},
+            annual_leave_used={int(r["year"]): int(r["days"]) for r in leave if not r["deferred"]},
+            annual_leave_deferred={int(r["year"]): int(r["days"]) for r in leave if r["deferred"]},
+            cuti_besar_years=frozenset(d.year for r in own if r["kind"] == "CUTI_BESAR" for d in r["dates"]),
         )

@@ -20,6 +20,10 @@ STATUS_BY_CODE = {
     "cancel_too_late": 409,
     "not_returned": 409,
     "insufficient_leave_balance": 422,
+    "decision_not_allowed": 422,
+    "defer_annual_leave_only": 422,
+    "dates_required": 422,
+    "defer_until_required": 422,
 }
 
 

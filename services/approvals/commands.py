@@ -27,8 +27,10 @@ from contracts.api import (
 from contracts.common import Role, Tier
 from contracts.events import DelegationGranted, DelegationRevoked
 from eventstore.store import AppendUnit, NewEvent
+from services.approvals.leave_decisions import leave_decision_terms
 from services.auth import Principal
 from services.container import Container
+from services.leave_record.record import leave_record_for
 from services.problems import Problem
 from services.readmodels import local_time
 from services.requests.commands import update_id, visible_request
@@ -65,8 +67,15 @@ async def decide(
     if task is None:
         raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
     on_behalf_of, via = await authority_for(c, me, task)
+    # Someone the task is not for learns nothing from the terms: the workflow refuses them as not_assignee.
+    terms = await leave_decision_terms(c, task, body) if via != "none" else {}
     command = DecideCommand(
-        task_id=task_id, decision=body.decision, comment=body.comment, actor=me.nip, on_behalf_of=on_behalf_of
+        task_id=task_id,
+        decision=body.decision,
+        comment=body.comment,
+        actor=me.nip,
+        on_behalf_of=on_behalf_of,
+        **terms,
     )
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id_of_task(task_id)))
     started = time.perf_counter()
@@ -108,7 +117,8 @@ async def decide(
 async def decide_many(c: Container, me: Principal, body: BulkDecisionIn) -> BulkDecisionOut:
     async def one(item: Any) -> BulkItemResult:
         try:
-            view = await decide(c, me, item.task_id, DecisionIn(decision=item.decision, comment=item.comment))
+            fields = item.model_dump(include={"decision", "comment", "dates", "defer_until"})
+            view = await decide(c, me, item.task_id, DecisionIn(**fields))
             return BulkItemResult(task_id=item.task_id, ok=True, status=200, request=view)
         except Problem as problem:
             return BulkItemResult(
@@ -158,6 +168,7 @@ async def inbox(
         size = directory.unit_size(t["region"], t["unit_code"])
         load = await c.reads.unit_load(t["region"], t["unit_code"], list(t["dates"]), size)
         balance = await leave_balance(c, t["requester_nip"], t["leave_debit"]) if t["kind"].startswith("CUTI") else None
+        record = await leave_record_for(c, t["requester_nip"], t["kind"], list(t["dates"]))
         tasks.append(
             TaskOut(
                 task_id=t["task_id"],
@@ -184,6 +195,7 @@ async def inbox(
                 overdue=bool(t["remind_at"] and now >= t["remind_at"]),
                 reminders=t["reminders"],
                 balance=balance,
+                leave_record=record,
                 unit_load=[UnitLoadDay(**d) for d in load],
             )
         )

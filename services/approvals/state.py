@@ -277,6 +277,9 @@ class ApprovalState:
                 "tier": p["tier"],
                 "decision": p["decision"],
                 "comment": p.get("comment"),
+                "dates": p.get("dates"),
+                "defer_until": p.get("defer_until"),
+                "binding": p.get("binding", False),
                 "actor": event.actor,
                 "on_behalf_of": event.on_behalf_of,
                 "decided_at": event.occurred_at.isoformat(),
@@ -321,6 +324,34 @@ class ApprovalState:
                     "kind": row["kind"],
                     "request_id": row["request_id"],
                     "nip": row["requester_nip"],
+                }
+            )
+
+    def _on_RequestDatesChanged(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        row = self._request(p)
+        if row is None:
+            return
+        row["dates"] = [date.fromisoformat(d) for d in p["dates"]]
+        if row.get("leave_debit"):
+            row["leave_debit"] = {**row["leave_debit"], "days": p["working_days"]}
+        self._stamp(row, event)
+
+    def _on_RequestDeferred(self, event: EventEnvelope, p: dict[str, Any]) -> None:
+        row = self._request(p)
+        if row is None:
+            return
+        self._finish(event, p, "DEFERRED")
+        debit = row.get("leave_debit")
+        if debit and p.get("working_days"):
+            # The deferred days are usable the year after the leave's year (PP 11/2017, cuti ditangguhkan); they
+            # sit beside that year's reservations as their own row, so releasing this year's hold leaves them.
+            self["rm_leave"].put(
+                {
+                    "nip": row["requester_nip"],
+                    "year": int(debit["year"]) + 1,
+                    "request_id": row["request_id"],
+                    "days": int(p["working_days"]),
+                    "state": "deferred",
                 }
             )
 

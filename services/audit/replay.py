@@ -26,6 +26,10 @@ DECISION_WORDS = {
     ("reject", "recommend"): "tidak merekomendasikan",
     ("return", "approve"): "mengembalikan untuk diperbaiki",
     ("return", "recommend"): "mengembalikan untuk diperbaiki",
+    ("change", "approve"): "menyetujui dengan perubahan tanggal",
+    ("change", "recommend"): "mempertimbangkan perubahan tanggal",
+    ("defer", "approve"): "menangguhkan",
+    ("defer", "recommend"): "mempertimbangkan penangguhan",
 }
 STATUS_WORDS = {
     "PENDING": "menunggu keputusan",
@@ -34,6 +38,7 @@ STATUS_WORDS = {
     "REJECTED": "ditolak",
     "CANCELLED": "dibatalkan",
     "EXPIRED": "kedaluwarsa",
+    "DEFERRED": "ditangguhkan",
 }
 
 
@@ -255,6 +260,16 @@ def explain_request(state: ApprovalState, stream: Iterable[EventEnvelope]) -> Re
             item.text = f"{by} membatalkan pengajuan" + (" setelah disetujui" if p.get("after_approval") else "")
         elif e.type == "RequestExpired":
             item.text = f"Pengajuan kedaluwarsa: tidak diputus sebelum {p['first_day']}"
+        elif e.type == "RequestDatesChanged":
+            item.text = (
+                f"{by} mengubah tanggal cuti pada tahap {p['tier']}: {', '.join(p['previous_dates'])} menjadi "
+                f"{', '.join(p['dates'])} ({p['working_days']} hari kerja)"
+            )
+        elif e.type == "RequestDeferred":
+            item.text = (
+                f"{by} menangguhkan cuti tahunan pada tahap {p['tier']} sampai {p['defer_until']}: {p['reason']} "
+                f"({p['working_days']} hari kerja dapat digunakan tahun berikutnya)"
+            )
         elif e.type == "TaskReminded":
             item.text = f"Pengingat ke-{p.get('reminder', 1)} untuk {_who(_person(state, p['assignee_nip']))}"
         else:

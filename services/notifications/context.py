@@ -22,6 +22,7 @@ CONTEXT_TYPES = (
     "RouteDetermined",
     "TaskAssigned",
     "DecisionRecorded",
+    "RequestDatesChanged",
     "RequestApproved",
 )
 
@@ -118,6 +119,10 @@ def fold_request(facts: Iterable[StreamFact], *, up_to_position: int | None = No
             context.dates = [date.fromisoformat(d) for d in p["dates"]]
             context.country = p.get("country")
             context.round = p["round"]
+        elif fact.type == "RequestDatesChanged":
+            # the PYBMC's perubahan: from here on the request is for the granted dates
+            context.dates = [date.fromisoformat(d) for d in p["dates"]]
+            context.working_days = int(p["working_days"])
         elif fact.type == "RouteDetermined":
             context.timezone = p["timezone"]
             context.route = list(p["route"])

@@ -154,6 +154,14 @@ def compose(
     if notice.kind == k.REQUEST_EXPIRED:
         line = f"Pengajuan {kind} Anda untuk {dates} tidak diputuskan sebelum hari pertama dan kini kedaluwarsa."
         return Message(f"Pengajuan {kind} Anda kedaluwarsa", (line,), link)
+    if notice.kind == k.REQUEST_DEFERRED:
+        until = dates_text([datetime.fromisoformat(p["defer_until"]).date()])
+        lines = [
+            f"Cuti tahunan Anda untuk {dates} ditangguhkan sampai {until} pada {at} karena kepentingan dinas mendesak.",
+            f"Alasan: {p['reason']}",
+            f"{p['working_days']} hari kerja cuti tersebut dapat digunakan pada tahun berikutnya.",
+        ]
+        return Message(f"Cuti tahunan Anda ditangguhkan sampai {until}", tuple(lines), link)
     if notice.kind in (k.COMPLIANCE_MISSED, k.COMPLIANCE_MISSED_SUPERIOR):
         duty = DUTY_LABELS.get(p["duty"], p["duty"])
         day = dates_text([datetime.fromisoformat(p["day"]).date()])

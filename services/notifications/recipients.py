@@ -23,6 +23,7 @@ REQUEST_APPROVED = "request_approved"
 REQUEST_REJECTED = "request_rejected"
 REQUEST_RETURNED = "request_returned"
 REQUEST_EXPIRED = "request_expired"
+REQUEST_DEFERRED = "request_deferred"
 UNIT_MEMBER_APPROVED = "unit_member_approved"
 COMPLIANCE_MISSED = "compliance_missed"
 COMPLIANCE_MISSED_SUPERIOR = "compliance_missed_superior"
@@ -38,6 +39,7 @@ MAIL_KINDS = frozenset(
         REQUEST_REJECTED,
         REQUEST_RETURNED,
         REQUEST_EXPIRED,
+        REQUEST_DEFERRED,
         COMPLIANCE_MISSED,
         COMPLIANCE_MISSED_SUPERIOR,
     }
@@ -55,6 +57,7 @@ NOTIFIED_TYPES = frozenset(
         "RequestRejected",
         "RequestReturned",
         "RequestExpired",
+        "RequestDeferred",
         "ComplianceMissed",
         "DocumentIssued",
     }
@@ -163,6 +166,8 @@ def recipients_for(event: EventEnvelope, context: RequestContext | None, view: D
         add(requester, REQUEST_RETURNED, "requester")
     elif event.type == "RequestExpired":
         add(requester, REQUEST_EXPIRED, "requester")
+    elif event.type == "RequestDeferred":
+        add(requester, REQUEST_DEFERRED, "requester")
     elif event.type == "ComplianceMissed":
         add(p.get("nip") or p.get("requester_nip"), COMPLIANCE_MISSED, "requester")
         add(p["superior_nip"], COMPLIANCE_MISSED_SUPERIOR, "superior")

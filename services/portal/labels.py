@@ -15,11 +15,18 @@ STATUS_LABELS = {
     "REJECTED": "Ditolak",
     "CANCELLED": "Dibatalkan",
     "EXPIRED": "Kedaluwarsa",
+    "DEFERRED": "Ditangguhkan",
     "REFUSED": "Ditolak kebijakan",
 }
 TIER_LABELS = {"UNIT_HEAD": "Kepala unit kerja", "OPD_HEAD": "Kepala perangkat daerah", "PPK": "PPK"}
 ACTION_LABELS = {"recommend": "rekomendasi", "approve": "persetujuan"}
-DECISION_LABELS = {"approve": "Setuju", "reject": "Tolak", "return": "Kembalikan"}
+DECISION_LABELS = {
+    "approve": "Disetujui",
+    "change": "Perubahan",
+    "defer": "Ditangguhkan",
+    "reject": "Tidak disetujui",
+    "return": "Kembalikan",
+}
 ROLE_LABELS = {
     Role.PPK: "PPK (kepala daerah)",
     Role.INSPECTOR: "Inspektorat",
@@ -50,6 +57,8 @@ EVENT_LABELS = {
     "RequestRejected": "Pengajuan ditolak",
     "RequestCancelled": "Pengajuan dibatalkan",
     "RequestExpired": "Pengajuan kedaluwarsa",
+    "RequestDatesChanged": "Tanggal cuti diubah oleh pejabat yang berwenang",
+    "RequestDeferred": "Cuti tahunan ditangguhkan",
     "QuotaReserved": "Kuota dicadangkan",
     "QuotaReleased": "Kuota dilepas",
     "QuotaConsumed": "Kuota terpakai",

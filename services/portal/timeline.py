@@ -62,11 +62,29 @@ def _details(e: EventEnvelope, names: Mapping[str, str]) -> list[str]:
         return [f"{tier} ({action}): {who}"]
     if e.type == "DecisionRecorded":
         out = [f"{tier}: {labels.DECISION_LABELS.get(p.get('decision', ''), p.get('decision'))}"]
+        if p.get("binding"):
+            out.append("Pertimbangan mengikat")
+        if p.get("dates"):
+            out.append("Tanggal: " + ", ".join(labels.short_date(str(d)) for d in p["dates"]))
+        if p.get("defer_until"):
+            out.append(f"Ditangguhkan sampai {labels.short_date(str(p['defer_until']))}")
         if p.get("comment"):
             out.append(f"Catatan: {p['comment']}")
         return out
     if e.type == "RequestReturned":
         return [f"Oleh {tier}", f"Catatan: {p.get('comment', '')}"]
+    if e.type == "RequestDatesChanged":
+        return [
+            "Tanggal semula: " + ", ".join(labels.short_date(str(d)) for d in p.get("previous_dates", [])),
+            "Tanggal diberikan: " + ", ".join(labels.short_date(str(d)) for d in p.get("dates", [])),
+            f"{p.get('working_days')} hari kerja",
+        ]
+    if e.type == "RequestDeferred":
+        return [
+            f"Sampai {labels.short_date(str(p.get('defer_until')))}",
+            f"Alasan: {p.get('reason', '')}",
+            f"{p.get('working_days')} hari kerja dapat digunakan tahun berikutnya",
+        ]
     if e.type == "RequestRejected":
         out = [p.get("reason") or ""] if p.get("reason") else []
         return out + [f"{c.get('source')} — {c.get('clause')}" for c in p.get("citations", [])]

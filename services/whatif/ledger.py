@@ -120,9 +120,12 @@ class UsageLedger:
                     unit[day] = flexible
         approved: dict[date, RequestKind] = {}
         pending: set[date] = set()
+        besar: set[int] = set()
         for row in self.by_nip.get(nip, ()):
             if row.request_id == excluding:
                 continue
+            if row.kind == RequestKind.CUTI_BESAR and (row.status == "APPROVED" or row.status in OPEN):
+                besar.update(day.year for day in row.dates)
             if row.status == "APPROVED":
                 for day in row.dates:
                     approved[day] = row.kind
@@ -132,13 +135,14 @@ class UsageLedger:
         for (year, rid), days in self.leave.get(nip, {}).items():
             if rid != excluding:
                 used[year] = used.get(year, 0) + days
-        if not (unit or approved or pending or used):
+        if not (unit or approved or pending or used or besar):
             return NOTHING_USED
         return UsageSnapshot(
             unit_flexible_by_date=unit,
             own_approved_dates=approved,
             own_pending_flexible_dates=frozenset(pending),
             annual_leave_used=used,
+            cuti_besar_years=frozenset(besar),
         )
 
     def away(self, region: str, unit_code: str, day: date) -> int:

@@ -76,10 +76,14 @@ async def test_approve_path(h: Harness) -> None:
 
 
 async def test_reject_path_releases_reserved_leave(h: Harness) -> None:
+    # A leave refusal before the PYBMC ends the request only where the step is binding (or, in histories
+    # recorded before leave considerations, always: reject.json replays that path).
     debit = LeaveDebit(year=2025, days=2, entitlement=12, available=12, citation=cite("leave"))
     requester = RequesterRef(**{**REQUESTER.model_dump(), "nip": "199301242015041167"})
+    binding = evaluation(leave_debit=debit)
+    first = binding.route[0].model_copy(update={"binding": True, "binding_citation": cite("binding")})
     handle, s = await h.start(
-        evaluation(leave_debit=debit),
+        binding.model_copy(update={"route": (first, *binding.route[1:])}),
         kind=RequestKind.CUTI_TAHUNAN,
         requester=requester,
         dates=[date(2025, 12, 29), date(2025, 12, 30)],

@@ -24,6 +24,10 @@ from workflows.worker import WORKFLOWS, sandbox_runner
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 REQUIRED_PATHS = {"approve", "reject", "return_resubmit", "cancel", "escalate", "expire", "approve_with_duties"}
+# Leave decisions (tests/integration/test_leave_decisions_workflow.py): recorded after the patch
+# "leave-considerations", so an advisory refusal before the PYBMC carries its marker; reject.json (recorded
+# before it) replays the old path where that refusal ended the request.
+LEAVE_PATHS = {"leave_advisory", "leave_binding", "leave_change", "leave_defer"}
 
 
 RECORDED = sorted(p.name.removesuffix(".json") for p in HISTORIES.glob("*.json"))
@@ -39,6 +43,13 @@ def workflow_type(path: str) -> str:
     first = json.loads((HISTORIES / f"{path}.json").read_text())["events"][0]
     name: str = first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
     return name
+
+
+def test_leave_decision_paths_are_recorded_and_the_advisory_one_is_patched() -> None:
+    assert set(RECORDED) >= LEAVE_PATHS
+    assert all(workflow_type(p) == "ApprovalWorkflowV2" for p in LEAVE_PATHS)
+    assert "core_patch" in (HISTORIES / "leave_advisory.json").read_text()
+    assert "core_patch" not in (HISTORIES / "reject.json").read_text()
 
 
 @pytest.mark.parametrize("path", sorted(REQUIRED_PATHS))

@@ -231,7 +231,14 @@ TASK_DECIDERS = {"unit_head": 200, "acting": 200}
 DUTY_VIEWERS = dict.fromkeys(("unit_head", "opd_head", "ppk", "admin", "inspector", "acting"), 200)
 AUDITORS = {"admin": 200, "inspector": 200}
 
+RECORD_READERS = dict.fromkeys(("asn", "unit_head", "opd_head", "ppk", "admin", "inspector", "acting"), 200)
+
 ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "GET /api/leave/balance",
+        get(lambda w: f"/api/leave/balance?nip={ACTORS[('asn', 'own')]}&year=2025"),
+        only(RECORD_READERS),
+    ),
     Endpoint("GET /api/requests/{id}", get(lambda w: f"/api/requests/{w.pending['id']}"), only(REQUEST_READERS)),
     Endpoint(
         "GET /api/requests?mine=false",

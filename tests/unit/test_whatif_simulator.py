@@ -201,23 +201,29 @@ def _usage_from_read_models(state: ApprovalState, submitted: dict[str, Any]) -> 
             unit[row["day"]] += 1
     approved: dict[date, RequestKind] = {}
     pending: set[date] = set()
+    besar: set[int] = set()
     for row in state["rm_requests"].rows.values():
         if row["requester_nip"] != nip:
             continue
+        if row["kind"] == "CUTI_BESAR" and row["status"] in ("APPROVED", "PENDING", "RETURNED"):
+            besar.update(d.year for d in row["dates"])
         if row["status"] == "APPROVED":
             approved.update({d: RequestKind(row["kind"]) for d in row["dates"]})
         elif row["status"] in ("PENDING", "RETURNED") and row["kind"] in ("WFH", "WFA"):
             pending.update(row["dates"])
     used: Counter[int] = Counter()
+    deferred: Counter[int] = Counter()
     for row in state["rm_leave"].rows.values():
         # the request's own leave is reserved after it was judged and before it was recorded
         if row["nip"] == nip and row["request_id"] != UUID(submitted["request_id"]):
-            used[row["year"]] += row["days"]
+            (deferred if row["state"] == "deferred" else used)[row["year"]] += row["days"]
     return {
         "unit_flexible_by_date": dict(unit),
         "own_approved_dates": approved,
         "own_pending_flexible_dates": frozenset(pending),
         "annual_leave_used": dict(used),
+        "annual_leave_deferred": dict(deferred),
+        "cuti_besar_years": frozenset(besar),
     }
 
 

@@ -65,6 +65,9 @@ class DecideCommand(Model):
     comment: str | None = None
     actor: str
     on_behalf_of: str | None = None
+    dates: list[date] | None = Field(default=None, description="change: the dates granted, already judged")
+    evaluation: Evaluation | None = Field(default=None, description="change: the pack's judgement of `dates`")
+    defer_until: date | None = None
 
 
 class CancelCommand(Model):

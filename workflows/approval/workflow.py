@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.common import DecisionKind, RequestStatus, Tier
+    from contracts.common import DecisionKind, RequestKind, RequestStatus, Tier
     from contracts.evaluation import Evaluation, RouteStep
     from contracts.events import (
         SYSTEM_ACTOR,
@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
         EventPayload,
         RequestApproved,
         RequestCancelled,
+        RequestDatesChanged,
+        RequestDeferred,
         RequestExpired,
         RequestRejected,
         RequestResubmitted,
@@ -58,6 +60,9 @@ with workflow.unsafe.imports_passed_through():
 
 
 DUTIES_FROM_FIRST_DAY = "duties-from-first-day"
+# Leave tiers before the PYBMC give a consideration (pertimbangan): a refusal there is advisory unless the pack
+# makes the step binding. Before this patch every refusal ended the request.
+LEAVE_CONSIDERATIONS = "leave-considerations"
 
 
 class _Task:
@@ -504,13 +509,45 @@ class ApprovalWorkflow:
             raise _fail("not_assignee", "Tugas ini tidak ditujukan kepada Anda.")
         if cmd.decision in (DecisionKind.REJECT, DecisionKind.RETURN) and not (cmd.comment or "").strip():
             raise _fail("comment_required", "Penolakan dan pengembalian wajib disertai catatan.")
+        if cmd.decision.leave_only:
+            self._check_leave_decision(cmd)
         return task
+
+    def _check_leave_decision(self, cmd: DecideCommand) -> None:
+        if not self.inp.kind.is_leave:
+            raise _fail("decision_not_allowed", "Perubahan dan penangguhan hanya untuk pengajuan cuti.")
+        if not (cmd.comment or "").strip():
+            raise _fail("comment_required", "Perubahan dan penangguhan wajib disertai alasan.")
+        if cmd.decision == DecisionKind.DEFER:
+            if self.inp.kind != RequestKind.CUTI_TAHUNAN:
+                raise _fail("defer_annual_leave_only", "Hanya cuti tahunan yang dapat ditangguhkan.")
+            if cmd.defer_until is None:
+                raise _fail("defer_until_required", "Penangguhan wajib menyebut tanggal sampai kapan.")
+        if cmd.decision == DecisionKind.CHANGE and (not cmd.dates or cmd.evaluation is None):
+            raise _fail("dates_required", "Perubahan wajib menyebut tanggal yang diberikan.")
+
+    def _is_final_step(self, task: _Task) -> bool:
+        return task.step + 1 >= len(self.evaluation.route)
+
+    def _consideration_is_advisory(self, task: _Task, decision: DecisionKind) -> bool:
+        """Before the PYBMC a leave tier only advises; only a binding step's refusal ends the request."""
+        if self._is_final_step(task) or not self.inp.kind.is_leave or not decision.refuses:
+            return False
+        if self._step(task.step).binding:
+            return False
+        return patched(LEAVE_CONSIDERATIONS)
 
     @workflow.update
     async def decide(self, cmd: DecideCommand) -> RequestSnapshot:
         async with self.lock:
             task = self._check_decision(cmd)
+            final = self._is_final_step(task)
+            changes_dates = cmd.decision == DecisionKind.CHANGE
+            if changes_dates and final:
+                # Reserve the granted days before anything is recorded, so a refusal changes nothing.
+                await self._reserve_changed_leave(cmd)
             self.decided_tasks.add(task.task_id)
+            step = self._step(task.step)
             decided = (
                 DecisionRecorded(
                     task_id=task.task_id,
@@ -520,27 +557,14 @@ class ApprovalWorkflow:
                     tier=task.tier,
                     decision=cmd.decision,
                     comment=cmd.comment,
+                    dates=sorted(set(cmd.dates)) if changes_dates and cmd.dates else None,
+                    defer_until=cmd.defer_until if cmd.decision == DecisionKind.DEFER else None,
+                    binding=step.binding and not final,
                 ),
                 cmd.actor,
                 cmd.on_behalf_of,
             )
-            if cmd.decision == DecisionKind.REJECT:
-                await self._emit(
-                    decided,
-                    (
-                        RequestRejected(
-                            request_id=self.inp.request_id,
-                            round=self.round,
-                            tier=task.tier,
-                            reason=cmd.comment,
-                        ),
-                        cmd.actor,
-                        cmd.on_behalf_of,
-                    ),
-                )
-                self.status, self.task = RequestStatus.REJECTED.value, None
-                await self._release_held("ditolak")
-            elif cmd.decision == DecisionKind.RETURN:
+            if cmd.decision == DecisionKind.RETURN:
                 await self._emit(
                     decided,
                     (
@@ -556,19 +580,99 @@ class ApprovalWorkflow:
                 )
                 self.status, self.task = RequestStatus.RETURNED.value, None
                 self.returned_at_step = task.step
-            elif task.step + 1 < len(self.evaluation.route):
+            elif cmd.decision == DecisionKind.REJECT and not self._consideration_is_advisory(task, cmd.decision):
+                citations = [step.binding_citation] if step.binding and not final and step.binding_citation else []
+                await self._emit(
+                    decided,
+                    (
+                        RequestRejected(
+                            request_id=self.inp.request_id,
+                            round=self.round,
+                            tier=task.tier,
+                            reason=cmd.comment,
+                            citations=citations,
+                        ),
+                        cmd.actor,
+                        cmd.on_behalf_of,
+                    ),
+                )
+                self.status, self.task = RequestStatus.REJECTED.value, None
+                await self._release_held("ditolak")
+            elif not final:
+                # Approve, or a consideration (advisory refusal, proposed change, proposed deferral): the request
+                # goes on to the next tier, which sees every consideration; its dates stay until the PYBMC decides.
                 assigned, new_task = self._assignment(task.step + 1)
                 await self._emit(decided, (assigned, SYSTEM_ACTOR, None))
                 self.task = new_task
+            elif cmd.decision == DecisionKind.DEFER:
+                await self._defer(task, cmd, decided)
+            elif changes_dates:
+                await self._final_approval(task, decided, self._dates_changed(task, cmd))
             else:
                 await self._final_approval(task, decided)
             return self.snapshot()
+
+    async def _reserve_changed_leave(self, cmd: DecideCommand) -> None:
+        """Hold the granted days' annual leave (counting what this request gives back), then give back the old."""
+        assert cmd.evaluation is not None
+        previous = self.held
+        granted = self._leave_claims(cmd.evaluation)
+        if [(c.quota, c.amount) for c in previous] == [(c.quota, c.amount) for c in granted]:
+            return
+        returning = {c.quota: c.amount for c in previous}
+        adjusted = [c.model_copy(update={"limit": c.limit + returning.get(c.quota, 0)}) for c in granted]
+        reserved = await self._quotas("reserve", adjusted)
+        if not reserved.ok:
+            raise _fail("insufficient_leave_balance", "Sisa cuti tahunan tidak mencukupi untuk tanggal pengganti.")
+        await self._release_held("perubahan tanggal")
+        self.held = granted
+
+    def _dates_changed(self, task: _Task, cmd: DecideCommand) -> tuple[EventPayload, str, str | None]:
+        assert cmd.evaluation is not None and cmd.dates
+        previous = self.dates
+        self.evaluation = cmd.evaluation
+        self.dates = sorted(set(cmd.dates))
+        debit = cmd.evaluation.leave_debit
+        return (
+            RequestDatesChanged(
+                request_id=self.inp.request_id,
+                round=self.round,
+                tier=task.tier,
+                dates=self.dates,
+                previous_dates=previous,
+                working_days=debit.days if debit is not None else cmd.evaluation.working_days,
+            ),
+            cmd.actor,
+            cmd.on_behalf_of,
+        )
+
+    async def _defer(self, task: _Task, cmd: DecideCommand, decided: tuple[EventPayload, str, str | None]) -> None:
+        assert cmd.defer_until is not None
+        debit = self.evaluation.leave_debit
+        await self._emit(
+            decided,
+            (
+                RequestDeferred(
+                    request_id=self.inp.request_id,
+                    round=self.round,
+                    tier=task.tier,
+                    defer_until=cmd.defer_until,
+                    reason=cmd.comment or "",
+                    dates=self.dates,
+                    working_days=debit.days if debit is not None else self.evaluation.working_days,
+                ),
+                cmd.actor,
+                cmd.on_behalf_of,
+            ),
+        )
+        self.status, self.task = RequestStatus.DEFERRED.value, None
+        await self._release_held("ditangguhkan")
 
     @decide.validator
     def _validate_decide(self, cmd: DecideCommand) -> None:
         self._check_decision(cmd)
 
-    async def _final_approval(self, task: _Task, decided: tuple[EventPayload, str, str | None]) -> None:
+    async def _final_approval(self, task: _Task, *decided: tuple[EventPayload, str, str | None]) -> None:
         caps = self._cap_claims()
         reserved = await self._quotas("reserve", caps)
         if not reserved.ok:
@@ -578,7 +682,7 @@ class ApprovalWorkflow:
                 "pengajuan tidak dapat disetujui."
             )
             await self._emit(
-                decided,
+                *decided,
                 (
                     RequestRejected(
                         request_id=self.inp.request_id,
@@ -598,7 +702,7 @@ class ApprovalWorkflow:
             return
         self.held = [*self.held, *caps]
         await self._emit(
-            decided,
+            *decided,
             (
                 RequestApproved(request_id=self.inp.request_id, round=self.round, final_tier=task.tier),
                 SYSTEM_ACTOR,
@@ -617,6 +721,7 @@ class ApprovalWorkflow:
             RequestStatus.REJECTED.value,
             RequestStatus.CANCELLED.value,
             RequestStatus.EXPIRED.value,
+            RequestStatus.DEFERRED.value,
             "REFUSED",
         ):
             raise _fail("not_cancellable", f"Pengajuan sudah selesai (status {self.status}).")

@@ -1,5 +1,8 @@
 """The approver's inbox: counts, filters, overdue marks, the unit's day picture, the requester's balance;
-approve / reject / return with a comment, and bulk approve. Same handlers as the API."""
+approve / reject / return with a comment, and bulk approve. Same handlers as the API.
+
+Leave tasks also offer the form's other decisions — perubahan (date pickers) and ditangguhkan (date and
+reason) — and show the requester's N-2/N-1/N record and every consideration given before this tier."""
 
 from __future__ import annotations
 
@@ -16,11 +19,12 @@ from contracts.api import BulkDecisionIn, BulkDecisionItem, DecisionIn
 from contracts.common import DecisionKind
 from services.approvals import commands
 from services.deps import ContainerDep
+from services.portal.leave_view import change_dates, considerations
 from services.portal.web import PageProblem, ViewerDep, checked_form, redirect, render
 from services.problems import Problem
 
 router = APIRouter()
-NEEDS_COMMENT = (DecisionKind.REJECT, DecisionKind.RETURN)
+NEEDS_COMMENT = (DecisionKind.REJECT, DecisionKind.RETURN, DecisionKind.CHANGE, DecisionKind.DEFER)
 
 
 def _valid_day(value: str | None) -> str | None:
@@ -61,7 +65,14 @@ async def _inbox_page(
             step = next((s for s in (row["route"] if row else []) if s["tier"] == t.tier.value), None)
             if step and step.get("on_behalf_of"):
                 acting_for[t.task_id] = step["on_behalf_of"]
-    names = await c.reads.names(set(acting_for.values()))
+    records: dict[str, Any] = {}
+    earlier: dict[str, list[dict[str, Any]]] = {}
+    for t in tasks:
+        if t.kind.is_leave:
+            records[t.task_id] = t.leave_record
+            earlier[t.task_id] = considerations(await c.reads.request(t.request_id))
+    deciders = {d["actor"] for ds in earlier.values() for d in ds}
+    names = await c.reads.names(set(acting_for.values()) | deciders)
     return await render(
         request,
         "inbox.html",
@@ -76,6 +87,8 @@ async def _inbox_page(
             "filters": {"jenis": kind or "", "tanggal": day or "", "unit": unit or ""},
             "acting_for": acting_for,
             "holder_names": names,
+            "records": records,
+            "considerations": earlier,
             "notice": notice,
             "errors": errors or {},
             "results": results,
@@ -100,6 +113,8 @@ async def inbox(
         "approve": "Pengajuan disetujui.",
         "reject": "Pengajuan ditolak.",
         "return": "Pengajuan dikembalikan kepada pengaju.",
+        "change": "Keputusan perubahan tanggal dicatat.",
+        "defer": "Cuti tahunan ditangguhkan.",
         "massal": f"{jumlah or 0} pengajuan disetujui.",
     }
     return await _inbox_page(
@@ -118,14 +133,25 @@ async def decide(
     except ValueError:
         decision = None
     errors: dict[str, str] = {}
+    terms: dict[str, Any] = {}
     if decision is None:
         errors[task_id] = "Pilih keputusan: setujui, tolak, atau kembalikan."
     elif decision in NEEDS_COMMENT and not comment:
-        errors[task_id] = "Catatan wajib diisi untuk menolak atau mengembalikan pengajuan."
+        errors[task_id] = "Catatan wajib diisi untuk keputusan selain disetujui (juga perubahan dan penangguhan)."
+    elif decision == DecisionKind.CHANGE:
+        granted = change_dates(str(form.get("perubahan_dari") or ""), str(form.get("perubahan_sampai") or ""))
+        if not granted:
+            errors[task_id] = "Pilih tanggal cuti yang diberikan (perubahan): paling sedikit satu hari kerja."
+        terms["dates"] = granted
+    elif decision == DecisionKind.DEFER:
+        until = _valid_day(str(form.get("ditangguhkan_sampai") or ""))
+        if until is None:
+            errors[task_id] = "Pilih tanggal sampai kapan cuti ditangguhkan."
+        terms["defer_until"] = until
     if errors or decision is None:
         return await _inbox_page(request, c, me, kind=None, day=None, unit=None, errors=errors, status=422)
     try:
-        body = DecisionIn(decision=decision, comment=comment or None)
+        body = DecisionIn(decision=decision, comment=comment or None, **terms)
     except ValidationError:
         errors[task_id] = "Catatan mengandung karakter yang tidak diizinkan atau terlalu panjang."
         return await _inbox_page(request, c, me, kind=None, day=None, unit=None, errors=errors, status=422)

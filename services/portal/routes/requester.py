@@ -18,6 +18,7 @@ from services.deps import ContainerDep
 from services.documents.api import issued_documents
 from services.judge import judge
 from services.portal.forms import COUNTRIES, RequestForm, parse_request_form, preview_body
+from services.portal.leave_view import leave_record_for
 from services.portal.options import FormOptions, form_options
 from services.portal.timeline import people_in, timeline
 from services.portal.web import PageProblem, Viewer, ViewerDep, checked_form, redirect, render
@@ -151,6 +152,7 @@ async def request_page(
         {
             "view": view,
             "documents": await issued_documents(c, request_id),
+            "leave_record": await leave_record_for(c, row["requester_nip"], row["kind"], list(row["dates"])),
             "duties": duties,
             "can_report": mine and view.status == "APPROVED" and bool(duties),
             "has_checkins": any(d["kind"] == "checkin" for d in duties),
