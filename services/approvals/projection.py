@@ -37,6 +37,16 @@ async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, even
     duty_ids = sorted({e.payload["duty_id"] for e in events if "duty_id" in e.payload})
     if duty_ids:
         await _load(conn, state["rm_duties"], "duty_id = ANY($1::text[])", duty_ids)
+    superseded = sorted(
+        {
+            UUID(str(e.payload["supersedes"]))
+            for e in events
+            if e.type == "PiketRosterSet" and e.payload.get("supersedes")
+        }
+    )
+    if superseded:
+        await _load(conn, state["rm_piket"], "roster_id = ANY($1::uuid[])", superseded)
+        await _load(conn, state["rm_duties"], "subject = ANY($1::text[])", [f"piket:{r}" for r in superseded])
     holders = sorted({e.payload["holder_nip"] for e in events if "holder_nip" in e.payload})
     if holders:
         await _load(conn, state["rm_people"], "nip = ANY($1::text[])", holders)

@@ -160,6 +160,8 @@ class ApprovalState:
                 "dates": [date.fromisoformat(d) for d in p["dates"]],
                 "country": p.get("country"),
                 "personal": p.get("personal"),
+                "travel_purpose": p.get("travel_purpose"),
+                "linked_request_id": as_uuid(p["linked_request_id"]) if p.get("linked_request_id") else None,
                 "status": "PENDING",
                 "round": 1,
                 "current_step": None,
@@ -506,8 +508,20 @@ class ApprovalState:
                 "day": date.fromisoformat(p["day"]),
                 "nips": list(p["nips"]),
                 "set_by": event.actor,
+                "superseded_by": None,
             }
         )
+        if p.get("supersedes"):
+            # The unit head changed the roster: the earlier one and its open duties no longer count.
+            earlier = UUID(str(p["supersedes"]))
+            old = self["rm_piket"].get(earlier)
+            if old is not None:
+                old["superseded_by"] = UUID(str(p["roster_id"]))
+                self["rm_piket"].touch(old)
+            duties = self["rm_duties"]
+            for duty in duties.where(lambda d: d["subject"] == f"piket:{earlier}" and d["status"] == "pending"):
+                duty["status"] = "superseded"
+                duties.touch(duty)
 
     # -- inspector index --------------------------------------------------------------------------------
 

@@ -251,6 +251,7 @@ class LetterIssuer:
                 country=context.country,
                 signer=signer,
                 verify_url=verify_url(self.base_url, doc_id),
+                travel_purpose=context.travel_purpose,
             )
             pdf = await asyncio.to_thread(render_letter, letter)
             sha256 = hashlib.sha256(pdf).hexdigest()

@@ -16,7 +16,7 @@ from services.auth import Principal
 from services.container import Container
 from services.deps import ContainerDep
 from services.judge import judge
-from services.portal.forms import COUNTRIES, RequestForm, parse_request_form, preview_body
+from services.portal.forms import COUNTRIES, PURPOSES, RequestForm, parse_request_form, preview_body
 from services.portal.options import FormOptions, form_options
 from services.portal.timeline import people_in, timeline
 from services.portal.web import PageProblem, Viewer, ViewerDep, checked_form, redirect, render
@@ -64,6 +64,8 @@ async def _form_page(
             "refusal": refusal,
             "windows": _windows(options),
             "location_kinds": [o.kind.value for o in options.kinds if o.needs_location],
+            "purpose_kinds": [o.kind.value for o in options.kinds if o.needs_purpose],
+            "purposes": PURPOSES,
             "countries": COUNTRIES,
             "idem": uuid.uuid4().hex,
             "resubmit": resubmit,
