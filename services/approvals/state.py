@@ -107,6 +107,10 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 GROUPED_BY = {"rm_tasks": "request_id"}
 
 
+def _is_piket(payload: dict[str, Any]) -> bool:
+    return str(payload.get("subject", "")).startswith("piket:")
+
+
 class ApprovalState:
     def __init__(self) -> None:
         self.tables = {name: Table(name, key, grouped_by=GROUPED_BY.get(name)) for name, key in TABLE_KEYS.items()}
@@ -454,6 +458,9 @@ class ApprovalState:
 
     def _on_DutiesScheduled(self, event: EventEnvelope, p: dict[str, Any]) -> None:
         duties = self["rm_duties"]
+        # A roster replaced before its workflow scheduled its duties: they are born superseded.
+        roster = self["rm_piket"].get(UUID(p["subject"].removeprefix("piket:"))) if _is_piket(p) else None
+        status = "superseded" if roster is not None and roster.get("superseded_by") else "pending"
         for d in p["duties"]:
             duties.put(
                 {
@@ -471,7 +478,7 @@ class ApprovalState:
                     "closes_at": _dt(d["closes_at"]),
                     "late_allowed": d["late_allowed"],
                     "report_to_nip": d["report_to_nip"],
-                    "status": "pending",
+                    "status": status,
                     "done_at": None,
                     "task_id": None,
                     "acknowledged_at": None,
