@@ -121,8 +121,8 @@ class UsageLedger:
         approved: dict[date, RequestKind] = {}
         pending: set[date] = set()
         for row in self.by_nip.get(nip, ()):
-            if row.request_id == excluding:
-                continue
+            if row.request_id == excluding or row.kind.is_travel_abroad:
+                continue  # as usage_for: a trip abroad holds no working arrangement
             if row.status == "APPROVED":
                 for day in row.dates:
                     approved[day] = row.kind
