@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from deploy.infra import InfraAddresses
+from tests.browser.support import portal_client, token_of
 from tests.conftest import create_database
 from tests.e2e.test_notifications_and_letters import settled
 from tests.stack import RunningStack, running_stack
@@ -146,3 +147,32 @@ async def test_other_regions_ask_the_direct_superior_then_the_ppk(stack: Running
     ]
     assert {s["citation"]["rule_id"] for s in request["route_steps"]} == {"baseline.rute-izin-luar-negeri"}
     assert (await approve_all(stack, request))["status"] == "APPROVED"
+
+
+async def test_the_portal_form_asks_for_the_country_and_purpose_and_the_page_says_leave_is_needed(
+    stack: RunningStack,
+) -> None:
+    browser = await portal_client(stack, BITUNG_UNIT_HEAD)
+    try:
+        form = (await browser.get("/pengajuan")).text
+        assert 'value="IZIN_LUAR_NEGERI"' in form and 'name="tujuan_perjalanan"' in form
+        fields = {
+            "jenis": "IZIN_LUAR_NEGERI",
+            "mulai": "2026-01-23",
+            "sampai": "2026-01-25",
+            "lokasi": "Kuala Lumpur",
+            "negara": "MY",
+            "alasan": "Wisuda anak",
+        }
+        missing = await browser.post("/pengajuan", data=fields | {"csrf_token": await token_of(browser, "/pengajuan")})
+        assert missing.status_code == 422 and "Pilih tujuan perjalanan" in missing.text
+        sent = await browser.post(
+            "/pengajuan",
+            data=fields | {"tujuan_perjalanan": "pribadi", "csrf_token": await token_of(browser, "/pengajuan")},
+        )
+        assert sent.status_code == 303, sent.text
+        page = (await browser.get(sent.headers["location"])).text
+        assert "Tujuan perjalanan" in page and "kepentingan pribadi" in page
+        assert "Perjalanan pribadi ini jatuh pada hari kerja" in page and "bitung.cuti-perjalanan-pribadi" in page
+    finally:
+        await browser.aclose()
