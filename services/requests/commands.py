@@ -212,6 +212,12 @@ async def resubmit_request(
     row = await _owned(c, principal, request_id)
     if body.kind.value != row["kind"]:
         raise Problem(422, "kind_change_not_allowed", "Jenis pengajuan tidak dapat diubah saat diajukan ulang.")
+    if body.travel_purpose != row["travel_purpose"] or body.linked_request_id not in (None, row["linked_request_id"]):
+        raise Problem(
+            422,
+            "travel_change_not_allowed",
+            "Tujuan perjalanan dan tautan pengajuan tidak dapat diubah saat diajukan ulang; ajukan permohonan baru.",
+        )
     if row["status"] != "RETURNED":
         raise Problem(
             409,

@@ -176,3 +176,20 @@ async def test_the_portal_form_asks_for_the_country_and_purpose_and_the_page_say
         assert "Perjalanan pribadi ini jatuh pada hari kerja" in page and "bitung.cuti-perjalanan-pribadi" in page
     finally:
         await browser.aclose()
+
+
+async def test_a_returned_trip_is_resubmitted_with_its_purpose_unchanged(stack: RunningStack) -> None:
+    body = trip(["2026-02-06", "2026-02-07"], "dinas")
+    created = (await submit(stack, KENDARI_STAFF, body)).json()
+    async with await stack.as_user(KENDARI_UNIT_HEAD) as head:
+        returned = await head.post(
+            f"/api/tasks/{created['current_task_id']}/decision",
+            json={"decision": "return", "comment": "Lampirkan undangan resmi"},
+        )
+        assert returned.status_code == 200 and returned.json()["status"] == "RETURNED"
+    async with await stack.as_user(KENDARI_STAFF) as asn:
+        changed = await asn.post(f"/api/requests/{created['id']}/resubmit", json=body | {"travel_purpose": "pribadi"})
+        assert changed.status_code == 422 and changed.json()["code"] == "travel_change_not_allowed"
+        again = await asn.post(f"/api/requests/{created['id']}/resubmit", json=body | {"reason": "Undangan terlampir"})
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "PENDING" and again.json()["travel_purpose"] == "dinas"
