@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 
 from deploy.infra import InfraAddresses
+from tests.browser.support import portal_client
 from tests.conftest import create_database
 from tests.e2e.test_compliance import approved, publish, variant
 from tests.stack import RunningStack, running_stack
@@ -116,6 +117,13 @@ async def test_piket_in_a_vital_opd_on_a_flexible_work_day(piket_stack: RunningS
         (dropped, "superseded"),
     }
     assert not [d for d in day if d["nip"] == dropped and d["status"] == "missed"]
+    # the miss is on the superior's duties page like any other
+    browser = await portal_client(piket_stack, DINKES_U1_HEAD)
+    try:
+        page = (await browser.get("/kewajiban", params={"tanggal": "2025-12-30", "unit": "DINKES-U1"})).text
+    finally:
+        await browser.aclose()
+    assert "e-presensi hadir" in page and "terlewat" in page and "diganti jadwal baru" in page
 
 
 # -- Kutai Timur: performance report to the direct superior ---------------------------------------------
