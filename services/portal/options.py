@@ -27,7 +27,6 @@ KIND_LABELS = {
     RequestKind.CUTI_MELAHIRKAN: "Cuti melahirkan",
     RequestKind.IZIN_LUAR_NEGERI: "Izin ke luar negeri",
 }
-TRAVEL_HORIZON_DAYS = 366
 BASELINE_HORIZON_DAYS = 14
 # Refusals that mean "this kind is not for you", as opposed to "not on this day" or "not with this balance".
 NOT_FOR_YOU = {
@@ -119,10 +118,10 @@ async def form_options(c: Container, person: Person) -> FormOptions:
         refusal = verdict(kind, probe_day).refusal
         if refusal is None or refusal.code not in NOT_FOR_YOU:
             kinds.append(KindOption(kind, KIND_LABELS[kind], leave, needs_location=False))
-    # A trip abroad needs permission on any day, weekends and holidays included.
+    # A trip abroad needs permission on any day, weekends and holidays included; it shares the leave's span
+    # picker (the evaluator refuses days already past).
     travel = RequestKind.IZIN_LUAR_NEGERI
     refusal = verdict(travel, probe_day).refusal
     if refusal is None or refusal.code not in NOT_FOR_YOU:
-        trip = (DateWindow(today, today + timedelta(days=TRAVEL_HORIZON_DAYS), pick="range"),)
-        kinds.append(KindOption(travel, KIND_LABELS[travel], trip, needs_location=True, needs_purpose=True))
+        kinds.append(KindOption(travel, KIND_LABELS[travel], leave, needs_location=True, needs_purpose=True))
     return FormOptions(kinds=tuple(kinds), timezone=zone, today=today)
