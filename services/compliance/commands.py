@@ -353,7 +353,9 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
         clock=c.clock.mode,
         policy=loaded.ref,
     )
-    await c.store.append(AppendUnit([event], {stream: NO_STREAM}))
+    appended = await c.store.append(AppendUnit([event], {stream: NO_STREAM}))
+    # Read-your-writes: the next roster for this unit and day must find this one to supersede it.
+    await c.waiter.wait_for(appended[-1].position, timeout=c.settings.read_your_writes_timeout_seconds)
     if earlier is not None:
         old = c.temporal.get_workflow_handle(compliance_workflow_id(f"piket:{earlier}"))
         try:
