@@ -134,6 +134,20 @@ async def test_a_personal_trip_over_working_days_needs_leave_and_the_two_are_lin
         again = (await asn.get(f"/api/requests/{journey['id']}")).json()
     assert again["linked_request_id"] == linked.json()["id"] and again["notices"][0]["working_days"] == ["2026-01-09"]
 
+    # the other way round: the leave first, then the trip names it
+    first_leave = await submit(stack, BITUNG_OTHER, leave | {"dates": ["2026-01-30"]})
+    assert first_leave.status_code == 201, first_leave.text
+    later_trip = await submit(
+        stack,
+        BITUNG_OTHER,
+        trip(["2026-01-30", "2026-01-31", "2026-02-01"], "pribadi", linked_request_id=first_leave.json()["id"]),
+    )
+    assert later_trip.status_code == 201, later_trip.text
+    assert later_trip.json()["linked_request_id"] == first_leave.json()["id"]
+    async with await stack.as_user(BITUNG_OTHER) as asn:
+        named = (await asn.get(f"/api/requests/{first_leave.json()['id']}")).json()
+    assert named["linked_request_id"] == later_trip.json()["id"]
+
 
 async def test_other_regions_ask_the_direct_superior_then_the_ppk(stack: RunningStack) -> None:
     r = await submit(stack, KENDARI_STAFF, trip(["2026-01-03", "2026-01-04"], "dinas"))
