@@ -20,6 +20,7 @@ from contracts.common import (
     PolicyRef,
     RequestKind,
     Tier,
+    TravelPurpose,
 )
 
 Comment = OptionalText
@@ -51,6 +52,13 @@ class SubmitRequestIn(Body):
     location: Location | None = None
     reason: LongText
     work_plan: LongText | None = None
+    travel_purpose: TravelPurpose | None = Field(
+        default=None, description="IZIN_LUAR_NEGERI only (and required there): dinas or pribadi"
+    )
+    linked_request_id: UUID | None = Field(
+        default=None,
+        description="a personal trip abroad and the leave that covers its working days name each other",
+    )
 
 
 class CancelIn(Body):
@@ -125,6 +133,15 @@ class RefusalOut(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
 
 
+class NoticeOut(BaseModel):
+    """Something the requester must still do, with the clause that says so (e.g. leave for a trip's working days)."""
+
+    code: str
+    message: str
+    working_days: list[date] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+
+
 class RequestOut(BaseModel):
     id: UUID
     status: str
@@ -133,6 +150,11 @@ class RequestOut(BaseModel):
     location: dict[str, Any] | None = None
     reason: str | None = None
     work_plan: str | None = None
+    travel_purpose: TravelPurpose | None = None
+    linked_request_id: UUID | None = Field(
+        default=None, description="the request this one is linked with, whichever of the two named the other"
+    )
+    notices: list[NoticeOut] = Field(default_factory=list)
     requester: dict[str, Any]
     route: list[Tier]
     route_steps: list[RouteStepOut]

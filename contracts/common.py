@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
@@ -57,14 +57,23 @@ class RequestKind(StrEnum):
     CUTI_ALASAN_PENTING = "CUTI_ALASAN_PENTING"
     CUTI_BESAR = "CUTI_BESAR"
     CUTI_MELAHIRKAN = "CUTI_MELAHIRKAN"
+    IZIN_LUAR_NEGERI = "IZIN_LUAR_NEGERI"
 
     @property
     def is_flexible_work(self) -> bool:
         return self in (RequestKind.WFH, RequestKind.WFA)
 
     @property
+    def is_travel_abroad(self) -> bool:
+        """Permission to travel abroad: neither flexible work nor leave (it counts calendar days)."""
+        return self == RequestKind.IZIN_LUAR_NEGERI
+
+    @property
     def is_leave(self) -> bool:
-        return not self.is_flexible_work
+        return not (self.is_flexible_work or self.is_travel_abroad)
+
+
+TravelPurpose = Literal["dinas", "pribadi"]
 
 
 class EmployeeType(StrEnum):

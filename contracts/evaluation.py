@@ -22,6 +22,7 @@ from contracts.common import (
     PolicyRef,
     RequestKind,
     Tier,
+    TravelPurpose,
 )
 
 
@@ -33,6 +34,7 @@ class RequestDraft(Frozen):
     location: Location | None = None
     reason: LongText
     work_plan: LongText | None = None
+    travel_purpose: TravelPurpose | None = None
 
 
 class UsageSnapshot(Frozen):

@@ -18,6 +18,7 @@ from contracts.common import (
     PolicyRef,
     RequestKind,
     Tier,
+    TravelPurpose,
 )
 from contracts.evaluation import (
     ApprovalTimers,
@@ -92,6 +93,10 @@ class RequestSubmitted(EventPayload):
     personal: Sealed | None = Field(default=None, description="reason, work plan and location text, sealed")
     body_sha256: str
     idempotency_key_sha256: str | None = None
+    travel_purpose: TravelPurpose | None = Field(default=None, description="IZIN_LUAR_NEGERI: dinas or pribadi")
+    linked_request_id: UUID | None = Field(
+        default=None, description="a personal trip abroad and the leave for its working days name each other"
+    )
 
 
 class RouteDetermined(EventPayload):
@@ -341,6 +346,9 @@ class PiketRosterSet(EventPayload):
     day: date
     nips: list[str]
     citation: Citation | None = None
+    supersedes: UUID | None = Field(
+        default=None, description="the earlier roster of the same unit and day that this one replaces"
+    )
 
 
 # --- delegation, directory, policy -------------------------------------------------------------------

@@ -35,6 +35,7 @@ from contracts.common import (
     RequestKind,
     ShortText,
     Tier,
+    TravelPurpose,
 )
 from contracts.zones import OFFSET_HOURS
 
@@ -125,6 +126,7 @@ class Applicability(Frozen):
     opd_classes: frozenset[OpdClass] | None = None
     abroad: bool | None = Field(default=None, description="location.country != 'ID'")
     in_window: bool | None = Field(default=None, description="at least one date inside the pack's windows")
+    travel_purpose: TravelPurpose | None = Field(default=None, description="IZIN_LUAR_NEGERI: dinas or pribadi")
 
 
 class Allowance(Rule):
@@ -253,7 +255,7 @@ class LeaveKindRule(Rule):
 
     @model_validator(mode="after")
     def _leave_only(self) -> LeaveKindRule:
-        if self.kind.is_flexible_work:
+        if not self.kind.is_leave:
             raise ValueError("leave.kinds hanya untuk jenis cuti")
         return self
 
@@ -318,13 +320,31 @@ class NoticeRule(Rule):
 
 
 class PiketRule(Rule):
-    """Days every OPD keeps an office duty roster; flexible work and leave cannot be asked for them."""
+    """Days on which OPDs of the named classes keep an office duty roster set by the unit head.
 
-    dates: tuple[date, ...] = Field(min_length=1)
+    A rule for every class (the default) also marks its days as ones that flexible work and leave cannot be
+    asked for; a rule for some classes only (Bitung's vital OPDs over Nataru) lets their heads roster people
+    on any of its days, working days included.
+    """
+
+    dates: tuple[date, ...] = ()
+    ranges: tuple[DateRange, ...] = ()
     opd_classes: frozenset[OpdClass] = ALL_OPD_CLASSES
     attendance_windows: tuple[DutyWindowSpec, ...] = Field(
         default=(), description="when those on the piket roster must record their presence"
     )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> PiketRule:
+        if not self.dates and not self.ranges:
+            raise ValueError("piket harus memuat dates atau ranges")
+        return self
+
+    def all_dates(self) -> Iterator[date]:
+        yield from self.dates
+        for span in self.ranges:
+            for offset in range((span.end - span.start).days + 1):
+                yield span.start + timedelta(days=offset)
 
 
 class StaffingMinimum(Rule):

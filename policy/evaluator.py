@@ -27,12 +27,14 @@ from contracts.evaluation import (
     UsageSnapshot,
 )
 from contracts.policy_pack import (
+    ALL_OPD_CLASSES,
     PYBMC,
     TIER_ORDER,
     Allowance,
     Applicability,
     BindingConsideration,
     LeaveKindRule,
+    NoticeRule,
     PiketRule,
     PolicyPack,
     Rule,
@@ -54,6 +56,7 @@ KIND_LABEL = {
     RequestKind.CUTI_ALASAN_PENTING: "cuti karena alasan penting",
     RequestKind.CUTI_BESAR: "cuti besar",
     RequestKind.CUTI_MELAHIRKAN: "cuti melahirkan",
+    RequestKind.IZIN_LUAR_NEGERI: "izin ke luar negeri",
 }
 EMPLOYEE_LABEL = {
     EmployeeType.PNS: "PNS",
@@ -211,9 +214,39 @@ def staffing_minimum_for(loaded: LoadedPack, opd_class: str) -> StaffingMinimum 
     return next((s for s in loaded.pack.staffing_minimums if s.opd_class == opd_class), None)
 
 
-def piket_days(loaded: LoadedPack) -> dict[date, PiketRule]:
-    """Days with an office duty roster (e.g. Bitung's cuti bersama 26–27 Dec 2025)."""
-    return {d: rule for rule in loaded.pack.piket for d in rule.dates}
+def piket_days(loaded: LoadedPack, opd_class: str | None = None) -> dict[date, PiketRule]:
+    """Days with an office duty roster for an OPD class (Bitung: every OPD on 26–27 Dec 2025, vital OPDs on
+    every day of 24 Dec 2025 – 2 Jan 2026); without a class, the days every OPD keeps one.
+
+    Where two rules give the same day, the first in the pack is the one cited.
+    """
+    days: dict[date, PiketRule] = {}
+    for rule in loaded.pack.piket:
+        applies = rule.opd_classes == ALL_OPD_CLASSES if opd_class is None else opd_class in rule.opd_classes
+        if applies:
+            for day in rule.all_dates():
+                days.setdefault(day, rule)
+    return days
+
+
+def trip_leave_notice(
+    loaded: LoadedPack, kind: RequestKind, travel_purpose: str | None, dates: Iterable[date]
+) -> tuple[NoticeRule, list[date]] | None:
+    """A personal trip abroad over working days needs leave for them: the pack's clause and those days."""
+    if not kind.is_travel_abroad or travel_purpose != "pribadi":
+        return None
+    working = sorted(d for d in set(dates) if is_working_day(d))
+    rule = next(
+        (
+            n
+            for n in loaded.pack.notices
+            if n.when.travel_purpose == "pribadi" and (n.when.kinds is None or kind in n.when.kinds)
+        ),
+        None,
+    )
+    if not working or rule is None:
+        return None
+    return rule, working
 
 
 def window_days(loaded: LoadedPack) -> frozenset[date]:
@@ -252,7 +285,8 @@ def _judge(
                     f"{_instrument(loaded)}; ajukan permohonan baru untuk tanggal tersebut.",
                     [loaded.cite(w) for w in pack.windows],
                 )
-        already = [d for d in dates if d in usage.own_approved_dates]
+        # A trip abroad is not a working arrangement: a personal one is covered by leave on the same days.
+        already = [] if kind.is_travel_abroad else [d for d in dates if d in usage.own_approved_dates]
         if already:
             day = already[0]
             raise _Refused(
@@ -273,6 +307,8 @@ def _judge(
                 shaped.append(weekly)
             caps = _unit_caps(loaded, requester, kind, dates, directory, usage)
             shaped += [c.citation for c in caps]
+        elif kind.is_travel_abroad:
+            shaped.append(_check_travel(loaded, draft))
         else:
             leave_rule = _leave_rule(loaded, requester, kind, dates, counted)
             shaped.append(loaded.cite(leave_rule))
@@ -280,7 +316,10 @@ def _judge(
                 debit = _annual_leave_debit(loaded, requester, counted, usage)
                 shaped.append(debit.citation)
 
-        shaped += [loaded.cite(n) for n in pack.notices if _matches(n.when, requester, kind, abroad, in_window)]
+        purpose = draft.travel_purpose
+        shaped += [
+            loaded.cite(n) for n in pack.notices if _matches(n.when, requester, kind, abroad, in_window, purpose)
+        ]
         route = _route(loaded, requester, kind, directory, abroad=abroad, in_window=in_window)
     except _Refused as refused:
         return Evaluation(
@@ -366,8 +405,10 @@ def _check_dates(loaded: LoadedPack, kind: RequestKind, dates: list[date], today
 
 
 def _counts_calendar_days(pack: PolicyPack, kind: RequestKind) -> bool:
-    # Long leave (sick, long-service, maternity) runs over weekends;
+    # Long leave (sick, long-service, maternity) and a trip abroad run over weekends;
     # WFH/WFA and annual leave count working days only.
+    if kind.is_travel_abroad:
+        return True
     rule = next((k for k in pack.leave.kinds if k.kind == kind), None)
     return rule is not None and rule.counting == "calendar_days"
 
@@ -415,6 +456,42 @@ def _check_location(loaded: LoadedPack, draft: RequestDraft) -> None:
             f"{KIND_LABEL[draft.kind]} wajib menyebut lokasi kerja (alamat dan kode negara ISO-2, mis. ID).",
             [loaded.cite(rule)],
         )
+
+
+def travel_route_rule(loaded: LoadedPack) -> Rule | None:
+    """The pack's route for permission to travel abroad; a pack without one leaves it to the baseline."""
+    return next((r for r in loaded.pack.routing.base if RequestKind.IZIN_LUAR_NEGERI in r.kinds), None)
+
+
+def _check_travel(loaded: LoadedPack, draft: RequestDraft) -> Citation:
+    """Every day abroad is listed (weekends and holidays too); the destination and the purpose are named."""
+    rule = travel_route_rule(loaded)
+    if rule is None:
+        raise _Refused(
+            "kind_not_allowed",
+            f"{KIND_LABEL[draft.kind].capitalize()} tidak diatur dalam paket {loaded.pack.id}.",
+            [loaded.cite(loaded.pack.routing.upward)],
+        )
+    citation = loaded.cite(rule)
+    if draft.location is None:
+        raise _Refused(
+            "location_required",
+            "Izin ke luar negeri wajib menyebut tujuan (tempat dan kode negara ISO-2, mis. MY).",
+            [citation],
+        )
+    if not draft.location.abroad:
+        raise _Refused(
+            "destination_not_abroad",
+            "Tujuan berada di Indonesia (kode negara ID); izin ke luar negeri hanya untuk perjalanan ke negara lain.",
+            [citation],
+        )
+    if draft.travel_purpose is None:
+        raise _Refused(
+            "travel_purpose_required",
+            "Sebutkan tujuan perjalanan ke luar negeri: dinas (kedinasan) atau pribadi.",
+            [citation],
+        )
+    return citation
 
 
 def _check_weekly_limit(
@@ -729,9 +806,17 @@ def _route_step(tier: Tier, holder: PostHolder, action: str, citation: Citation)
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
-def _matches(when: Applicability, requester: Person, kind: RequestKind, abroad: bool, in_window: bool) -> bool:
+def _matches(
+    when: Applicability,
+    requester: Person,
+    kind: RequestKind,
+    abroad: bool,
+    in_window: bool,
+    travel_purpose: str | None = None,
+) -> bool:
     return (
-        (when.kinds is None or kind in when.kinds)
+        (when.travel_purpose is None or when.travel_purpose == travel_purpose)
+        and (when.kinds is None or kind in when.kinds)
         and (when.employee_types is None or requester.employee_type in when.employee_types)
         and (when.opd_classes is None or requester.opd_class in when.opd_classes)
         and (when.abroad is None or when.abroad == abroad)
@@ -765,6 +850,8 @@ __all__ = [
     "piket_days",
     "route_for",
     "staffing_minimum_for",
+    "travel_route_rule",
+    "trip_leave_notice",
     "unit_cap_for",
     "window_days",
 ]

@@ -285,7 +285,8 @@ class PackSet:
 def select_pack(
     regional: LoadedPack | None, baseline: LoadedPack, kind: RequestKind, dates: Iterable[date]
 ) -> LoadedPack | None:
-    """Leave is judged by the region's pack; flexible work by it only inside its windows.
+    """Leave is judged by the region's pack; flexible work by it only inside its windows; a trip abroad by the
+    region's pack when it routes such trips, else by the baseline.
 
     Leave (PP 11/2017) applies all year, so a region pack carries its own leave section and judges leave on
     any date. Flexible work inside a circular's window follows the circular; outside it, PermenPANRB 4/2025
@@ -296,6 +297,11 @@ def select_pack(
         return baseline
     if kind.is_leave:
         return regional
+    if kind.is_travel_abroad:
+        # Permission to travel abroad is needed on any day: the region's route if its pack has one, else the
+        # national one.
+        routed = any(kind in route.kinds for route in regional.pack.routing.base)
+        return regional if routed else baseline
     inside = [d in regional.window_dates for d in dates]
     if all(inside):
         return regional

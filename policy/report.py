@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from contracts.policy_pack import AnnualLeaveRule, Applicability, PolicyPack, Rule
+from contracts.policy_pack import ALL_OPD_CLASSES, AnnualLeaveRule, Applicability, PolicyPack, Rule
 from policy.calendar import format_tanggal
 from policy.packs import LoadedPack, PackInvalid, load_pack
 
@@ -76,6 +76,8 @@ def _when(when: Applicability) -> str:
         parts.append("luar negeri" if when.abroad else "dalam negeri")
     if when.in_window is not None:
         parts.append("dalam masa SE" if when.in_window else "di luar masa SE")
+    if when.travel_purpose is not None:
+        parts.append(f"perjalanan {when.travel_purpose}")
     return "; ".join(parts) or "selalu"
 
 
@@ -224,7 +226,8 @@ def _duties(pack: PolicyPack) -> RenderableType:
 def _other(pack: PolicyPack) -> Table:
     table = _table("Lain-lain", "ketentuan", "nilai", "aturan / sumber")
     for piket in pack.piket:
-        table.add_row("piket kantor", _spans(list(piket.dates)), _cite(pack, piket))
+        classes = "" if piket.opd_classes == ALL_OPD_CLASSES else f" (OPD {', '.join(sorted(piket.opd_classes))})"
+        table.add_row(f"piket kantor{classes}", _spans(sorted(piket.all_dates())), _cite(pack, piket))
     for minimum in pack.staffing_minimums:
         value = []
         if minimum.min_on_site_ratio is not None:

@@ -26,7 +26,12 @@ async def judge(
     directory = await c.reads.directory()
     usage = await c.reads.usage_for(person, list(body.dates), excluding=resubmitting)
     draft = RequestDraft(
-        kind=body.kind, dates=body.dates, location=body.location, reason=body.reason, work_plan=body.work_plan
+        kind=body.kind,
+        dates=body.dates,
+        location=body.location,
+        reason=body.reason,
+        work_plan=body.work_plan,
+        travel_purpose=body.travel_purpose,
     )
     try:
         return evaluate(

@@ -145,6 +145,8 @@ class ReadModels:
         )
         counts: dict[date, Counter[str]] = {d: Counter() for d in days}
         for r in rows:
+            if r["kind"] == RequestKind.IZIN_LUAR_NEGERI:
+                continue  # its working days are counted by the leave linked with it
             kind = r["kind"] if r["kind"] in ("WFH", "WFA") else "CUTI"
             counts[r["day"]][kind] += 1
         result = []
@@ -191,6 +193,8 @@ class ReadModels:
         approved: dict[date, RequestKind] = {}
         pending_flex: set[date] = set()
         for r in own:
+            if r["kind"] == RequestKind.IZIN_LUAR_NEGERI:
+                continue  # a trip abroad is not a working arrangement: leave or work may share its days
             for d in r["dates"]:
                 if r["status"] == "APPROVED":
                     approved[d] = RequestKind(r["kind"])

@@ -18,6 +18,10 @@ def _request_ids(events: list[EventEnvelope]) -> list[UUID]:
     return sorted(found)
 
 
+def _scheduled_piket(event: EventEnvelope) -> bool:
+    return event.type == "DutiesScheduled" and str(event.payload.get("subject", "")).startswith("piket:")
+
+
 async def _load(conn: asyncpg.Connection, table: Table, where: str, *args: Any) -> None:
     for record in await conn.fetch(f"SELECT * FROM {table.name} WHERE {where}", *args):
         table.load(dict(record))
@@ -37,6 +41,19 @@ async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, even
     duty_ids = sorted({e.payload["duty_id"] for e in events if "duty_id" in e.payload})
     if duty_ids:
         await _load(conn, state["rm_duties"], "duty_id = ANY($1::text[])", duty_ids)
+    superseded = sorted(
+        {
+            UUID(str(e.payload["supersedes"]))
+            for e in events
+            if e.type == "PiketRosterSet" and e.payload.get("supersedes")
+        }
+    )
+    rosters = {UUID(e.payload["subject"].removeprefix("piket:")) for e in events if _scheduled_piket(e)}
+    if rosters:
+        await _load(conn, state["rm_piket"], "roster_id = ANY($1::uuid[])", sorted(rosters))
+    if superseded:
+        await _load(conn, state["rm_piket"], "roster_id = ANY($1::uuid[])", superseded)
+        await _load(conn, state["rm_duties"], "subject = ANY($1::text[])", [f"piket:{r}" for r in superseded])
     holders = sorted({e.payload["holder_nip"] for e in events if "holder_nip" in e.payload})
     if holders:
         await _load(conn, state["rm_people"], "nip = ANY($1::text[])", holders)

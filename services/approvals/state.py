@@ -107,6 +107,10 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 GROUPED_BY = {"rm_tasks": "request_id"}
 
 
+def _is_piket(payload: dict[str, Any]) -> bool:
+    return str(payload.get("subject", "")).startswith("piket:")
+
+
 class ApprovalState:
     def __init__(self) -> None:
         self.tables = {name: Table(name, key, grouped_by=GROUPED_BY.get(name)) for name, key in TABLE_KEYS.items()}
@@ -160,6 +164,8 @@ class ApprovalState:
                 "dates": [date.fromisoformat(d) for d in p["dates"]],
                 "country": p.get("country"),
                 "personal": p.get("personal"),
+                "travel_purpose": p.get("travel_purpose"),
+                "linked_request_id": as_uuid(p["linked_request_id"]) if p.get("linked_request_id") else None,
                 "status": "PENDING",
                 "round": 1,
                 "current_step": None,
@@ -483,6 +489,9 @@ class ApprovalState:
 
     def _on_DutiesScheduled(self, event: EventEnvelope, p: dict[str, Any]) -> None:
         duties = self["rm_duties"]
+        # A roster replaced before its workflow scheduled its duties: they are born superseded.
+        roster = self["rm_piket"].get(UUID(p["subject"].removeprefix("piket:"))) if _is_piket(p) else None
+        status = "superseded" if roster is not None and roster.get("superseded_by") else "pending"
         for d in p["duties"]:
             duties.put(
                 {
@@ -500,7 +509,7 @@ class ApprovalState:
                     "closes_at": _dt(d["closes_at"]),
                     "late_allowed": d["late_allowed"],
                     "report_to_nip": d["report_to_nip"],
-                    "status": "pending",
+                    "status": status,
                     "done_at": None,
                     "task_id": None,
                     "acknowledged_at": None,
@@ -537,8 +546,20 @@ class ApprovalState:
                 "day": date.fromisoformat(p["day"]),
                 "nips": list(p["nips"]),
                 "set_by": event.actor,
+                "superseded_by": None,
             }
         )
+        if p.get("supersedes"):
+            # The unit head changed the roster: the earlier one and its open duties no longer count.
+            earlier = UUID(str(p["supersedes"]))
+            old = self["rm_piket"].get(earlier)
+            if old is not None:
+                old["superseded_by"] = UUID(str(p["roster_id"]))
+                self["rm_piket"].touch(old)
+            duties = self["rm_duties"]
+            for duty in duties.where(lambda d: d["subject"] == f"piket:{earlier}" and d["status"] == "pending"):
+                duty["status"] = "superseded"
+                duties.touch(duty)
 
     # -- inspector index --------------------------------------------------------------------------------
 

@@ -290,41 +290,57 @@ async def acknowledge(c: Container, me: Principal, task_id: str, body: Acknowled
 
 
 async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
-    """A unit head names who keeps the office on a piket day; their attendance is then checked like any duty."""
-    if not (me.has(Role.UNIT_HEAD) or me.has(Role.OPD_HEAD)):
+    """A unit head (or the region's admin) names who keeps the office on a piket day; their attendance is then
+    checked like any duty. A later roster for the same unit and day replaces the earlier one."""
+    is_admin = me.has(Role.ADMIN)
+    if not (me.has(Role.UNIT_HEAD) or me.has(Role.OPD_HEAD) or is_admin):
         raise Problem(403, "forbidden", "Hanya kepala unit atau kepala perangkat daerah yang menyusun jadwal piket.")
     directory = await c.reads.directory()
     unit = body.unit_code or me.person.unit_code
     members_of_unit = directory.unit_members(me.region, unit)
-    # A unit head keeps their own unit's roster; an OPD head those of their OPD's units. Decided before any
-    # other check, so a caller without the right learns nothing else about the request.
+    # A unit head keeps their own unit's roster; an OPD head those of their OPD's units; an admin any unit of
+    # the region. Decided before any other check, so a caller without the right learns nothing else.
     own_unit = me.has(Role.UNIT_HEAD) and unit == me.person.unit_code
     own_opd = me.has(Role.OPD_HEAD) and bool(members_of_unit) and members_of_unit[0].opd_code == me.person.opd_code
-    if not (own_unit or own_opd):
+    if not (own_unit or own_opd or (is_admin and bool(members_of_unit))):
         raise Problem(403, "unit_forbidden", f"Anda tidak memimpin unit {unit}; jadwal piketnya disusun pimpinannya.")
+    opd_code, opd_class = members_of_unit[0].opd_code, members_of_unit[0].opd_class
     packs = await c.policy.packs()
     loaded = packs.for_region(me.region)
-    rules = piket_days(loaded) if loaded is not None else {}
-    rule = rules.get(body.day)
     today = c.clock.now().astimezone(fixed_zone(packs.timezone_for(me.region))).date()
     if body.day < today:
         raise Problem(422, "past_date", "Jadwal piket disusun sebelum atau pada hari piket, bukan sesudahnya.")
+    rule = piket_days(loaded, opd_class).get(body.day) if loaded is not None else None
     if rule is None:
-        raise Problem(422, "not_a_piket_day", f"{body.day:%d-%m-%Y} bukan hari piket menurut paket kebijakan wilayah.")
+        citations = [loaded.cite(p).model_dump(mode="json") for p in loaded.pack.piket] if loaded is not None else []
+        raise Problem(
+            422,
+            "not_a_piket_day",
+            f"{body.day:%d-%m-%Y} bukan hari piket bagi {members_of_unit[0].opd_name} menurut paket kebijakan wilayah.",
+            title="Ditolak oleh kebijakan",
+            citations=citations,
+        )
     members = {p.nip for p in members_of_unit}
     strangers = sorted(set(body.nips) - members)
     if strangers:
         raise Problem(422, "not_unit_members", f"Bukan anggota unit {unit}: {', '.join(strangers)}.")
     assert loaded is not None  # a piket rule came from it
+    earlier = await c.pool.fetchval(
+        "SELECT roster_id FROM rm_piket WHERE region = $1 AND unit_code = $2 AND day = $3 AND superseded_by IS NULL",
+        me.region,
+        unit,
+        body.day,
+    )
     roster_id = uuid.uuid4()
     payload = PiketRosterSet(
         roster_id=roster_id,
         region=me.region,
-        opd_code=me.person.opd_code,
+        opd_code=opd_code,
         unit_code=unit,
         day=body.day,
         nips=sorted(set(body.nips)),
         citation=loaded.cite(rule),
+        supersedes=earlier,
     )
     stream = f"piket-{roster_id}"
     event = NewEvent.of(
@@ -337,12 +353,22 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
         clock=c.clock.mode,
         policy=loaded.ref,
     )
-    await c.store.append(AppendUnit([event], {stream: NO_STREAM}))
+    appended = await c.store.append(AppendUnit([event], {stream: NO_STREAM}))
+    # Read-your-writes: the next roster for this unit and day must find this one to supersede it.
+    await c.waiter.wait_for(appended[-1].position, timeout=c.settings.read_your_writes_timeout_seconds)
+    if earlier is not None:
+        old = c.temporal.get_workflow_handle(compliance_workflow_id(f"piket:{earlier}"))
+        try:
+            await old.signal(ComplianceWorkflow.stop, "diganti jadwal piket baru")
+        except Exception:  # already over: nothing left to stop
+            log.info("piket_superseded_roster_already_closed", roster_id=str(earlier))
     attendance = Obligation(
         kind="e_presensi",
         windows=tuple(DutyWindow(label=w.label, start=w.start, end=w.end) for w in rule.attendance_windows),
         citation=loaded.cite(rule),
     )
+    head = directory.unit_head(me.region, unit)
+    report_to = me.nip if own_unit or head is None else head.assignee_nip
     subject = f"piket:{roster_id}"
     duties = [
         duty
@@ -353,7 +379,7 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
             days=[body.day],
             obligations=[attendance],
             timezone=loaded.pack.timezone,
-            superiors={Tier.UNIT_HEAD: me.nip},
+            superiors={Tier.UNIT_HEAD: report_to},
         )
     ]
     await c.temporal.start_workflow(
@@ -361,7 +387,7 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
         ComplianceInput(
             subject=subject,
             region=me.region,
-            opd_code=me.person.opd_code,
+            opd_code=opd_code,
             unit_code=unit,
             timezone=loaded.pack.timezone,
             participants=payload.nips,
@@ -375,7 +401,12 @@ async def set_piket(c: Container, me: Principal, body: PiketIn) -> PiketOut:
         task_queue=c.task_queue,
     )
     return PiketOut(
-        id=roster_id, day=body.day, unit_code=unit, nips=payload.nips, timezone=zone_label(loaded.pack.timezone)
+        id=roster_id,
+        day=body.day,
+        unit_code=unit,
+        nips=payload.nips,
+        timezone=zone_label(loaded.pack.timezone),
+        supersedes=earlier,
     )
 
 

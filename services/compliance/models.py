@@ -102,3 +102,4 @@ class PiketOut(BaseModel):
     unit_code: str
     nips: list[str]
     timezone: str
+    supersedes: UUID | None = Field(default=None, description="the earlier roster of this unit and day it replaces")

@@ -22,7 +22,7 @@ from services.container import Container
 from services.deps import ContainerDep, PrincipalDep
 from services.documents.bahasa import local_datetime, long_date
 from services.documents.leave_form import FORM_KIND
-from services.documents.letters import LEAVE_NAMES, WFA_ABROAD
+from services.documents.letters import LEAVE_NAMES, TRAVEL_ABROAD, WFA_ABROAD
 from services.documents.regions import region_display
 from services.problems import Problem
 from services.requests.views import can_view
@@ -64,6 +64,8 @@ def kind_label(kind: str) -> str:
         return "Formulir Permintaan dan Pemberian Cuti"
     if kind == WFA_ABROAD:
         return "Surat Izin Pelaksanaan Tugas Kedinasan secara Fleksibel di Luar Negeri"
+    if kind == TRAVEL_ABROAD:
+        return "Surat Izin ke Luar Negeri"
     request_kind = kind.removeprefix("surat_izin_").upper()
     return "Surat Izin " + LEAVE_NAMES.get(request_kind, request_kind).title()
 

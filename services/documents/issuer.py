@@ -242,6 +242,7 @@ class LetterIssuer:
                     country=context.country,
                     signer=signer,
                     verify_url=verify_url(self.base_url, doc_id),
+                    travel_purpose=context.travel_purpose,
                 )
             )
 

@@ -3,7 +3,8 @@
 Leave letters follow the structure of the BKN forms for each leave kind (PP 11/2017 for PNS, PP 49/2018 for
 PPPK): a numbered title, the grant with the employee's particulars, the period, the conditions, the place
 and date of signing, the signer with Plt./Plh./a.n. when acting for the holder of the post, and copies.
-A letter of permission for working abroad (WFA outside Indonesia) follows the same layout.
+A letter of permission for working abroad (WFA outside Indonesia) and the letter of permission to travel
+abroad (surat izin ke luar negeri, for an official or a personal trip) follow the same layout.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from services.documents.regions import RegionDisplay
 
 LEAVE_KINDS = ("CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_ALASAN_PENTING", "CUTI_BESAR", "CUTI_MELAHIRKAN")
 WFA_ABROAD = "surat_izin_wfa_luar_negeri"
+TRAVEL_ABROAD = "surat_izin_luar_negeri"
+PURPOSE_WORDS = {"dinas": "kepentingan dinas", "pribadi": "kepentingan pribadi"}
 
 EMPLOYEE_WORDS = {
     "PNS": "Pegawai Negeri Sipil",
@@ -49,6 +52,8 @@ def letter_kind(request_kind: str, country: str | None) -> str | None:
         return f"surat_izin_{request_kind.lower()}"
     if request_kind == "WFA" and country and country != "ID":
         return WFA_ABROAD
+    if request_kind == "IZIN_LUAR_NEGERI":
+        return TRAVEL_ABROAD
     return None
 
 
@@ -126,9 +131,12 @@ class Letter:
     country: str | None
     signer: Signer
     verify_url: str
+    travel_purpose: str | None = None
 
     @property
     def title(self) -> str:
+        if self.kind == TRAVEL_ABROAD:
+            return "SURAT IZIN KE LUAR NEGERI"
         if self.kind == WFA_ABROAD:
             return "SURAT IZIN PELAKSANAAN TUGAS KEDINASAN SECARA FLEKSIBEL DI LUAR NEGERI"
         return "SURAT IZIN " + LEAVE_NAMES[self.request_kind].upper()
@@ -139,6 +147,9 @@ class Letter:
 
     def grant(self) -> str:
         employee = EMPLOYEE_WORDS.get(self.holder.employee_type, "pegawai")
+        if self.kind == TRAVEL_ABROAD:
+            purpose = PURPOSE_WORDS.get(self.travel_purpose or "", "kepentingan dinas atau pribadi")
+            return f"Diberikan izin melakukan perjalanan ke luar negeri untuk {purpose} kepada {employee}:"
         if self.kind == WFA_ABROAD:
             return (
                 "Berdasarkan Peraturan Menteri Pendayagunaan Aparatur Negara dan Reformasi Birokrasi Nomor 4 "
@@ -150,6 +161,10 @@ class Letter:
         return f"Diberikan {self.leave_name} kepada {employee}:"
 
     def period(self) -> str:
+        if self.kind == TRAVEL_ABROAD:
+            place = country_name(self.country) or "luar negeri"
+            days = len(self.dates)
+            return f"ke {place} selama {days} ({terbilang(days)}) hari, {period_text(self.dates)}, dengan ketentuan:"
         if self.kind == WFA_ABROAD:
             place = country_name(self.country) or "luar negeri"
             days = len(self.dates)
@@ -163,6 +178,12 @@ class Letter:
         )
 
     def conditions(self) -> tuple[str, ...]:
+        if self.kind == TRAVEL_ABROAD:
+            conditions = ["tidak melebihi jangka waktu dan negara tujuan yang tercantum dalam surat izin ini;"]
+            if self.travel_purpose == "pribadi":
+                conditions.append("hari kerja selama perjalanan ditutup dengan cuti yang telah disetujui;")
+            conditions.append("melaporkan diri kepada atasan langsung setelah kembali ke tanah air.")
+            return tuple(conditions)
         if self.kind == WFA_ABROAD:
             return (
                 "tetap melaksanakan tugas kedinasan dan dapat dihubungi selama jam kerja;",
@@ -177,7 +198,7 @@ class Letter:
         )
 
     def closing(self) -> str:
-        what = "surat izin" if self.kind == WFA_ABROAD else f"surat izin {self.leave_name}"
+        what = "surat izin" if self.kind in (WFA_ABROAD, TRAVEL_ABROAD) else f"surat izin {self.leave_name}"
         return f"Demikian {what} ini dibuat untuk dapat dipergunakan sebagaimana mestinya."
 
     def copies(self) -> tuple[str, ...]:

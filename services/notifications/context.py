@@ -78,6 +78,7 @@ class RequestContext:
     country: str | None
     correlation_id: str
     round: int = 1
+    travel_purpose: str | None = None
     timezone: str | None = None
     route: list[dict[str, Any]] = field(default_factory=list)
     working_days: int = 0
@@ -112,6 +113,7 @@ def fold_request(facts: Iterable[StreamFact], *, up_to_position: int | None = No
                 dates=[date.fromisoformat(d) for d in p["dates"]],
                 country=p.get("country"),
                 correlation_id=fact.correlation_id,
+                travel_purpose=p.get("travel_purpose"),
             )
         elif context is None:
             continue

@@ -9,8 +9,15 @@ from typing import Any
 
 from contracts.policy_pack import StaffingMinimum
 
-STATUSES = ("WFO", "WFH", "WFA", "CUTI")
-STATUS_LABELS = {"WFO": "Di kantor (WFO)", "WFH": "WFH", "WFA": "WFA", "CUTI": "Cuti"}
+STATUSES = ("WFO", "WFH", "WFA", "CUTI", "LUAR_NEGERI")
+STATUS_LABELS = {
+    "WFO": "Di kantor (WFO)",
+    "WFH": "WFH",
+    "WFA": "WFA",
+    "CUTI": "Cuti",
+    "LUAR_NEGERI": "Di luar negeri (izin)",
+}
+TRAVEL_ABROAD = "IZIN_LUAR_NEGERI"
 # The public board breaks down only units of at least this many people: in a smaller unit a count says where
 # an identifiable person works that day (in a unit of one, exactly who). Smaller units show their size only.
 PUBLIC_MIN_GROUP = 5
@@ -41,7 +48,7 @@ class UnitDay:
 
     @property
     def away(self) -> int:
-        return self.counts["WFH"] + self.counts["WFA"] + self.counts["CUTI"]
+        return self.counts["WFH"] + self.counts["WFA"] + self.counts["CUTI"] + self.counts["LUAR_NEGERI"]
 
 
 @dataclass
@@ -69,7 +76,19 @@ class OpdDay:
 
 
 def _status_of(kind: str) -> str:
+    if kind == TRAVEL_ABROAD:
+        return "LUAR_NEGERI"
     return kind if kind in ("WFH", "WFA") else "CUTI"
+
+
+def _where(away: Iterable[Any]) -> dict[str, str]:
+    """Each person's status that day; a granted trip abroad outranks the leave that covers its working days."""
+    where: dict[str, str] = {}
+    for a in away:
+        status = _status_of(a["kind"])
+        if where.get(a["nip"]) != "LUAR_NEGERI":
+            where[a["nip"]] = status
+    return where
 
 
 def board_for_day(
@@ -79,7 +98,7 @@ def board_for_day(
     missed: dict[str, int] | None = None,
 ) -> list[OpdDay]:
     """One region's people and that day's approved absences → per OPD, per unit, who is where."""
-    where = {a["nip"]: _status_of(a["kind"]) for a in away}
+    where = _where(away)
     opds: dict[str, OpdDay] = {}
     units: dict[tuple[str, str], UnitDay] = {}
     for p in people:

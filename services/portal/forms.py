@@ -16,6 +16,7 @@ from services.portal.options import FormOptions, KindOption
 MAX_DAYS = 92
 COUNTRIES = tuple(COUNTRY_NAMES.items())
 COUNTRY_CODES = {code for code, _ in COUNTRIES}
+PURPOSES = {"dinas": "Kedinasan", "pribadi": "Pribadi"}
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RequestForm:
     country: str = "ID"
     reason: str = ""
     work_plan: str = ""
+    purpose: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)  # required fields left empty (not nagged about while typing)
     body: SubmitRequestIn | None = None
@@ -114,6 +116,7 @@ def parse_request_form(
         country=_one(form, "negara") or "ID",
         reason=_one(form, "alasan"),
         work_plan=_one(form, "rencana_kerja"),
+        purpose=_one(form, "tujuan_perjalanan"),
     )
     option = options.option(f.kind)
     if option is None:
@@ -131,6 +134,14 @@ def parse_request_form(
         elif f.country != "ID" and not option.abroad_allowed:
             f.errors["negara"] = "Jenis ini tidak dapat dilakukan dari luar negeri."
         location = {"text": f.location, "country": f.country}
+    purpose = None
+    if option.needs_purpose:
+        if f.country == "ID" and "negara" not in f.errors:
+            f.errors["negara"] = "Pilih negara tujuan di luar Indonesia."
+        if f.purpose not in PURPOSES:
+            f.require("tujuan_perjalanan", "Pilih tujuan perjalanan: dinas atau pribadi.")
+        else:
+            purpose = f.purpose
     if not f.reason:
         f.require("alasan", "Isi alasan pengajuan.")
     elif len(f.reason) > 4000:
@@ -146,6 +157,7 @@ def parse_request_form(
             location=location,
             reason=f.reason,
             work_plan=f.work_plan or None,
+            travel_purpose=purpose,
         )
     except ValidationError as exc:
         for err in exc.errors():
@@ -167,7 +179,10 @@ def preview_body(form: RequestForm, options: FormOptions) -> SubmitRequestIn | N
     if probe.errors or not dates:
         return None
     location = {"text": form.location or "-", "country": form.country} if option.needs_location else None
+    purpose = form.purpose if option.needs_purpose and form.purpose in PURPOSES else None
     try:
-        return SubmitRequestIn(kind=option.kind, dates=dates, location=location, reason=form.reason or "-")
+        return SubmitRequestIn(
+            kind=option.kind, dates=dates, location=location, reason=form.reason or "-", travel_purpose=purpose
+        )
     except ValidationError:
         return None

@@ -25,6 +25,7 @@ KIND_LABELS = {
     RequestKind.CUTI_ALASAN_PENTING: "Cuti karena alasan penting",
     RequestKind.CUTI_BESAR: "Cuti besar",
     RequestKind.CUTI_MELAHIRKAN: "Cuti melahirkan",
+    RequestKind.IZIN_LUAR_NEGERI: "Izin ke luar negeri",
 }
 BASELINE_HORIZON_DAYS = 14
 # Refusals that mean "this kind is not for you", as opposed to "not on this day" or "not with this balance".
@@ -61,6 +62,7 @@ class KindOption:
     windows: tuple[DateWindow, ...]
     needs_location: bool
     abroad_allowed: bool = True
+    needs_purpose: bool = False
 
     def allows(self, day: date) -> bool:
         return any(w.contains(day) for w in self.windows)
@@ -96,7 +98,10 @@ async def form_options(c: Container, person: Person) -> FormOptions:
 
     def verdict(kind: RequestKind, day: date) -> Evaluation:
         location = Location(text="-", country="ID") if kind == RequestKind.WFA else None
-        draft = RequestDraft(kind=kind, dates=[day], location=location, reason="-")
+        purpose = None
+        if kind.is_travel_abroad:
+            location, purpose = Location(text="-", country="SG"), "dinas"
+        draft = RequestDraft(kind=kind, dates=[day], location=location, reason="-", travel_purpose=purpose)
         return evaluate(packs=packs, requester=person, draft=draft, directory=directory, usage=usage, today=now)
 
     kinds: list[KindOption] = []
@@ -113,4 +118,10 @@ async def form_options(c: Container, person: Person) -> FormOptions:
         refusal = verdict(kind, probe_day).refusal
         if refusal is None or refusal.code not in NOT_FOR_YOU:
             kinds.append(KindOption(kind, KIND_LABELS[kind], leave, needs_location=False))
+    # A trip abroad needs permission on any day, weekends and holidays included; it shares the leave's span
+    # picker (the evaluator refuses days already past).
+    travel = RequestKind.IZIN_LUAR_NEGERI
+    refusal = verdict(travel, probe_day).refusal
+    if refusal is None or refusal.code not in NOT_FOR_YOU:
+        kinds.append(KindOption(travel, KIND_LABELS[travel], leave, needs_location=True, needs_purpose=True))
     return FormOptions(kinds=tuple(kinds), timezone=zone, today=today)

@@ -21,6 +21,7 @@ from services.auth import Principal
 from services.container import Container
 from services.judge import judge
 from services.problems import Problem
+from services.requests.links import check_link
 from services.requests.views import request_out
 from services.temporal_errors import problem_from_update_error
 from workflows.approval.models import (
@@ -91,6 +92,15 @@ async def submit_request(
     else:
         request_id = uuid.uuid4()
 
+    if body.travel_purpose is not None and not body.kind.is_travel_abroad:
+        raise Problem(
+            422,
+            "travel_purpose_not_applicable",
+            "travel_purpose hanya untuk permohonan izin ke luar negeri (IZIN_LUAR_NEGERI).",
+        )
+    if body.linked_request_id is not None:
+        await check_link(c, person.nip, body)
+
     started = time.perf_counter()
     evaluation = await judge(c, person, body)
     if not evaluation.allowed:
@@ -116,6 +126,8 @@ async def submit_request(
         evaluation=evaluation,
         clock_offset_seconds=c.clock.offset.total_seconds(),
         clock_mode=c.clock.mode,
+        travel_purpose=body.travel_purpose,
+        linked_request_id=body.linked_request_id,
     )
     workflow_id = workflow_id_for(request_id)
     structlog.contextvars.bind_contextvars(request_id=str(request_id), workflow_id=workflow_id)
@@ -200,6 +212,12 @@ async def resubmit_request(
     row = await _owned(c, principal, request_id)
     if body.kind.value != row["kind"]:
         raise Problem(422, "kind_change_not_allowed", "Jenis pengajuan tidak dapat diubah saat diajukan ulang.")
+    if body.travel_purpose != row["travel_purpose"] or body.linked_request_id not in (None, row["linked_request_id"]):
+        raise Problem(
+            422,
+            "travel_change_not_allowed",
+            "Tujuan perjalanan dan tautan pengajuan tidak dapat diubah saat diajukan ulang; ajukan permohonan baru.",
+        )
     if row["status"] != "RETURNED":
         raise Problem(
             409,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
-from contracts.api import DecisionOut, RefusalOut, RequestOut, RouteStepOut
-from contracts.common import Role
+from contracts.api import DecisionOut, NoticeOut, RefusalOut, RequestOut, RouteStepOut
+from contracts.common import PolicyRef, RequestKind, Role
+from policy.calendar import format_tanggal
+from policy.evaluator import trip_leave_notice
 from services.auth import Principal
 from services.container import Container
 from services.privacy import ERASED
@@ -51,6 +54,7 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
         }
     reason = personal.get("reason") if personal is not None else (ERASED if row["personal"] else None)
     refusal = row["refusal"]
+    kind = RequestKind(row["kind"])
     return RequestOut(
         id=row["request_id"],
         status=row["status"],
@@ -59,6 +63,9 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
         location=location,
         reason=reason,
         work_plan=personal.get("work_plan") if personal else None,
+        travel_purpose=row.get("travel_purpose"),
+        linked_request_id=await _linked(c, row, kind),
+        notices=await _notices(c, row, kind),
         requester={
             "nip": row["requester_nip"],
             "name": row["requester_name"],
@@ -100,3 +107,38 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
         updated_at=row["updated_at"],
         submitted_at_local=local_time(row["submitted_at"], row["timezone"]),
     )
+
+
+async def _linked(c: Container, row: asyncpg.Record | dict[str, Any], kind: RequestKind) -> UUID | None:
+    """The request this one is linked with: the one it named, or else the live one that named it."""
+    if row.get("linked_request_id") is not None or not (kind.is_travel_abroad or kind.is_leave):
+        return row.get("linked_request_id")
+    linked: UUID | None = await c.pool.fetchval(
+        "SELECT request_id FROM rm_requests WHERE linked_request_id = $1 AND requester_nip = $2 "
+        "AND status IN ('PENDING', 'RETURNED', 'APPROVED') ORDER BY submitted_at DESC LIMIT 1",
+        row["request_id"],
+        row["requester_nip"],
+    )
+    return linked
+
+
+async def _notices(c: Container, row: asyncpg.Record | dict[str, Any], kind: RequestKind) -> list[NoticeOut]:
+    if not kind.is_travel_abroad or row["policy"] is None:
+        return []
+    loaded = (await c.policy.packs()).resolve(PolicyRef.model_validate(row["policy"]))
+    found = trip_leave_notice(loaded, kind, row.get("travel_purpose"), row["dates"]) if loaded is not None else None
+    if found is None or loaded is None:
+        return []
+    rule, days = found
+    return [
+        NoticeOut(
+            code="leave_required",
+            message=(
+                "Perjalanan pribadi ini jatuh pada hari kerja "
+                + ", ".join(format_tanggal(d) for d in days)
+                + ": ajukan cuti untuk hari tersebut dan tautkan dengan izin ini (linked_request_id)."
+            ),
+            working_days=days,
+            citations=[loaded.cite(rule)],
+        )
+    ]

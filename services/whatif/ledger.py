@@ -122,8 +122,8 @@ class UsageLedger:
         pending: set[date] = set()
         besar: set[int] = set()
         for row in self.by_nip.get(nip, ()):
-            if row.request_id == excluding:
-                continue
+            if row.request_id == excluding or row.kind.is_travel_abroad:
+                continue  # as usage_for: a trip abroad holds no working arrangement
             if row.kind == RequestKind.CUTI_BESAR and (row.status == "APPROVED" or row.status in OPEN):
                 besar.update(day.year for day in row.dates)
             if row.status == "APPROVED":

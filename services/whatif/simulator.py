@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from contracts.common import Location, PolicyRef, RequestKind
+from contracts.common import Location, PolicyRef, RequestKind, TravelPurpose
 from contracts.directory import Person
 from contracts.evaluation import Evaluation, RequestDraft, UsageSnapshot
 from policy.evaluator import evaluate
@@ -103,6 +103,7 @@ class Tracked:
     mirrored: bool  # the draft world follows the record (not judged under a draft)
     status: str = "PENDING"
     round: int = 1
+    travel_purpose: TravelPurpose | None = None
     then: Decision | None = None
     then_ref: dict[str, Any] | None = None
     rejudged: Decision | None = None
@@ -138,7 +139,7 @@ class Simulation:
         self.slots: Counter[tuple[str, str, date]] = Counter()
         self.citations = CitationPool()
         self.tracked: dict[str, Tracked] = {}
-        self._drafts: dict[tuple[RequestKind, tuple[date, ...], str | None], RequestDraft] = {}
+        self._drafts: dict[tuple[RequestKind, tuple[date, ...], str | None, TravelPurpose | None], RequestDraft] = {}
         self.held_back: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         self.last_position = 0
         self.checked = 0
@@ -182,14 +183,20 @@ class Simulation:
 
     # -- submission ---------------------------------------------------------------------------------------
 
-    def _draft_of(self, kind: RequestKind, dates: tuple[date, ...], country: str | None) -> RequestDraft:
+    def _draft_of(
+        self, kind: RequestKind, dates: tuple[date, ...], country: str | None, purpose: TravelPurpose | None = None
+    ) -> RequestDraft:
         # A season repeats the same few hundred (kind, dates, country); the draft is immutable, so share it.
-        key = (kind, dates, country)
+        key = (kind, dates, country, purpose)
         found = self._drafts.get(key)
         if found is None:
             location = Location(text=SEALED_TEXT, country=country) if country else None
             found = self._drafts[key] = RequestDraft(
-                kind=kind, dates=list(dates), location=location, reason=SEALED_TEXT
+                kind=kind,
+                dates=list(dates),
+                location=location,
+                reason=SEALED_TEXT,
+                travel_purpose=purpose,
             )
         return found
 
@@ -211,13 +218,14 @@ class Simulation:
             kind=kind,
             dates=dates,
             country=p.get("country"),
+            travel_purpose=p.get("travel_purpose"),
             simulated=simulated,
             mirrored=not (simulated and self.draft_pack is not None),
         )
         self.tracked[rid] = t
         if simulated:
             assert person is not None
-            request = self._draft_of(kind, dates, t.country)
+            request = self._draft_of(kind, dates, t.country, t.travel_purpose)
             then = self._rejudge(t, person, request, event, pinned=None) if self.verify else None
             if not t.mirrored:
                 self._judge_draft_submission(t, person, request, event, then)
@@ -343,7 +351,7 @@ class Simulation:
         t.country = p.get("country")
         person = self.directory.index.get(t.nip)
         if t.simulated and person is not None:
-            request = self._draft_of(t.kind, dates, t.country)
+            request = self._draft_of(t.kind, dates, t.country, t.travel_purpose)
             then: Judged | None = None
             if self.verify:
                 pinned = PolicyRef.model_validate(t.then_ref) if t.then_ref else None

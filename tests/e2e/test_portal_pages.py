@@ -171,7 +171,7 @@ async def test_the_form_offers_a_pppk_only_the_leave_kinds_their_status_allows(s
     junior = await portal_client(stack, STAFF)
     try:
         offered = set(re.findall(r'name="jenis" value="([A-Z_]+)"', (await pppk.get("/pengajuan")).text))
-        assert offered == {"WFH", "WFA", "CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_MELAHIRKAN"}
+        assert offered == {"WFH", "WFA", "CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_MELAHIRKAN", "IZIN_LUAR_NEGERI"}
         offered_pns = set(re.findall(r'name="jenis" value="([A-Z_]+)"', (await pns.get("/pengajuan")).text))
         assert {"CUTI_BESAR", "CUTI_ALASAN_PENTING"} <= offered_pns
         # cuti besar needs five years since the TMT in the NIP (2021 here), so it is not offered at all

@@ -295,7 +295,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "POST /api/piket",
         post(lambda w: "/api/piket", {"day": "2025-12-26", "nips": [APPROVED_REQUESTER], "unit_code": "DISHUB-U2"}),
-        only({"unit_head": 422, "opd_head": 422}),  # their unit/OPD; 26 Dec is no piket day in Kendari
+        # their unit/OPD, or any unit of the admin's region; 26 Dec is no piket day in Kendari
+        only({"unit_head": 422, "opd_head": 422, "admin": 422}),
     ),
     Endpoint(
         "POST /api/piket/{roster_id}/check-ins",

@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from contracts.common import Location, RequestKind
+from contracts.common import Location, RequestKind, TravelPurpose
 from contracts.directory import Person
 from contracts.evaluation import Evaluation, RequestDraft, UsageSnapshot
 from policy.bundled import bundled_packs
@@ -52,6 +52,7 @@ def judge(
     packset: PackSet | None = None,
     index: DirectoryIndex | None = None,
     today: date = TODAY,
+    travel_purpose: TravelPurpose | None = None,
 ) -> Evaluation:
     index = index or directory()
     requester = index.get(nip)
@@ -59,7 +60,9 @@ def judge(
     return evaluate(
         packs=packset or packs(),
         requester=requester,
-        draft=RequestDraft(kind=RequestKind(kind), dates=list(dates), location=location, reason="uji"),
+        draft=RequestDraft(
+            kind=RequestKind(kind), dates=list(dates), location=location, reason="uji", travel_purpose=travel_purpose
+        ),
         directory=index,
         usage=usage or UsageSnapshot(),
         today=today,

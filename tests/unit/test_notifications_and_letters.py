@@ -185,6 +185,7 @@ def test_which_requests_get_which_letter_and_its_number() -> None:
     assert letter_kind("CUTI_MELAHIRKAN", None) == "surat_izin_cuti_melahirkan"
     assert letter_kind("WFA", "MY") == "surat_izin_wfa_luar_negeri"
     assert letter_kind("WFA", "ID") is None and letter_kind("WFH", None) is None
+    assert letter_kind("IZIN_LUAR_NEGERI", "SG") == "surat_izin_luar_negeri"
     assert letter_number(region_display("bitung"), 12, "DINKES", date(2026, 1, 2)) == "800/12/DINKES/I/2026"
     assert region_display("pesisir-barat").pemda == "Pemerintah Kabupaten Pesisir Barat"
     assert region_display("unknown-land").pemda == "Pemerintah Daerah Unknown Land"
@@ -234,6 +235,24 @@ def test_a_letter_renders_to_the_same_bytes_every_time_and_says_what_it_grants()
     first, second = render_letter(wfa), render_letter(wfa)
     assert first.startswith(b"%PDF") and hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
     assert render_letter(letter(number="800/4/DISHUB/XII/2025")) != first
+
+
+def test_the_letter_of_permission_to_travel_abroad_counts_every_day_and_says_the_purpose() -> None:
+    trip = letter(
+        kind="surat_izin_luar_negeri",
+        request_kind="IZIN_LUAR_NEGERI",
+        dates=(date(2025, 12, 26), date(2025, 12, 27), date(2025, 12, 28), date(2025, 12, 29)),
+        working_days=1,
+        country="SG",
+        travel_purpose="pribadi",
+    )
+    assert trip.title == "SURAT IZIN KE LUAR NEGERI"
+    assert "perjalanan ke luar negeri untuk kepentingan pribadi" in trip.grant()
+    assert "ke Singapura selama 4 (empat) hari," in trip.period()  # calendar days: the holiday and weekend too
+    assert any("cuti" in condition for condition in trip.conditions())
+    official = letter(kind="surat_izin_luar_negeri", request_kind="IZIN_LUAR_NEGERI", travel_purpose="dinas")
+    assert "kepentingan dinas" in official.grant() and not any("cuti" in c for c in official.conditions())
+    assert render_letter(trip).startswith(b"%PDF")
 
 
 def test_webhook_signatures_and_smtp_settings() -> None:

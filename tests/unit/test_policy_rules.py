@@ -11,9 +11,9 @@ from datetime import date
 
 import pytest
 
-from contracts.common import Citation, Location, Tier
+from contracts.common import Citation, Location, Tier, TravelPurpose
 from contracts.evaluation import Evaluation, UsageSnapshot
-from policy.evaluator import staffing_minimum_for
+from policy.evaluator import piket_days, staffing_minimum_for
 from policy.packs import PackSet
 
 from .policy_support import (
@@ -55,6 +55,7 @@ PP49 = "PP No. 49 Tahun 2018"
 SKB = "SKB Menteri Agama, Menteri Ketenagakerjaan, dan Menteri PANRB"
 KEPPRES = "Keputusan Presiden No. 2 Tahun 2025"
 UU_PDP = "UU No. 27 Tahun 2022"
+PERMENDAGRI_59 = "Permendagri No. 59 Tahun 2019"
 
 PAST = date(2025, 12, 19)
 D23, D24, D26 = date(2025, 12, 23), date(2025, 12, 24), date(2025, 12, 26)
@@ -83,6 +84,7 @@ class Case:
     location: Location | None = None
     usage: UsageSnapshot = field(default_factory=UsageSnapshot)
     baseline_only: bool = False
+    travel_purpose: TravelPurpose | None = None
 
     @property
     def name(self) -> str:
@@ -417,6 +419,31 @@ CASES: list[Case] = [
         (D26,),
         "non_working_day",
         "refusal",
+    ),
+    Case("bitung", "bitung.piket-opd-vital", (BITUNG_SE,), BITUNG_VITAL, "WFH", (D30,), "vital", "piket"),
+    Case(
+        "bitung",
+        "bitung.rute-izin-luar-negeri",
+        (BITUNG_SE,),
+        BITUNG_SUPPORT,
+        "IZIN_LUAR_NEGERI",
+        (D26, date(2025, 12, 27), date(2025, 12, 28)),
+        "allowed",
+        "route",
+        Tier.OPD_HEAD,
+        location=ABROAD,
+        travel_purpose="dinas",
+    ),
+    Case(
+        "bitung",
+        "bitung.cuti-perjalanan-pribadi",
+        (BITUNG_SE, PP11),
+        BITUNG_SUPPORT,
+        "IZIN_LUAR_NEGERI",
+        (D26, D29),
+        "allowed",
+        location=ABROAD,
+        travel_purpose="pribadi",
     ),
     Case("bitung", "bitung.minimum-opd-vital", (BITUNG_SE,), BITUNG_VITAL, "WFH", (), "vital", "staffing"),
     Case(
@@ -943,6 +970,30 @@ CASES: list[Case] = [
     ),
     Case(
         "national-baseline",
+        "baseline.rute-izin-luar-negeri",
+        (PERMENDAGRI_59, PP11),
+        KENDARI_SUPPORT,
+        "IZIN_LUAR_NEGERI",
+        (J3, J5),
+        "allowed",
+        "route",
+        Tier.PPK,
+        location=ABROAD,
+        travel_purpose="dinas",
+    ),
+    Case(
+        "national-baseline",
+        "baseline.cuti-perjalanan-pribadi",
+        (PERMENDAGRI_59, PP11),
+        KUTIM_STAFF,
+        "IZIN_LUAR_NEGERI",
+        (J3, J5),
+        "allowed",
+        location=ABROAD,
+        travel_purpose="pribadi",
+    ),
+    Case(
+        "national-baseline",
         "baseline.diajukan-sebelumnya",
         (PERMEN, PP11),
         KUTIM_STAFF,
@@ -996,7 +1047,15 @@ def _cited(case: Case, evaluation: Evaluation) -> list[Citation]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_rule_is_applied_and_cited(case: Case) -> None:
-    if case.where == "staffing":
+    if case.where == "piket":
+        loaded = packs().get(case.pack)
+        assert loaded is not None
+        requester = person(case.nip)
+        assert requester.opd_class == case.expect
+        rule = piket_days(loaded, requester.opd_class)[case.dates[0]]
+        assert rule.id == case.rule
+        citations = [loaded.cite(rule)]
+    elif case.where == "staffing":
         loaded = packs().get(case.pack)
         assert loaded is not None
         requester = person(case.nip)
@@ -1012,6 +1071,7 @@ def test_rule_is_applied_and_cited(case: Case) -> None:
             location=case.location,
             usage=case.usage,
             packset=_baseline_only() if case.baseline_only else None,
+            travel_purpose=case.travel_purpose,
         )
         outcome = evaluation.refusal.code if evaluation.refusal else evaluation.outcome
         detail = evaluation.refusal.message if evaluation.refusal else ""

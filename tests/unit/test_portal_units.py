@@ -91,7 +91,16 @@ async def test_form_options_are_what_the_evaluator_allows() -> None:
     senior = await form_options(_container(), _person("PNS", nip="197809212003122164"))
     junior = await form_options(_container(), _person("PNS"))
     pppk_pw = await form_options(_container(), _person("PPPK_PW"))
-    assert [k.kind.value for k in pppk_pw.kinds] == ["WFH", "WFA", "CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_MELAHIRKAN"]
+    assert [k.kind.value for k in pppk_pw.kinds] == [
+        "WFH",
+        "WFA",
+        "CUTI_TAHUNAN",
+        "CUTI_SAKIT",
+        "CUTI_MELAHIRKAN",
+        "IZIN_LUAR_NEGERI",
+    ]
+    trip = pppk_pw.option("IZIN_LUAR_NEGERI")
+    assert trip is not None and trip.needs_location and trip.needs_purpose
     assert "CUTI_BESAR" in [k.kind.value for k in senior.kinds]
     assert "CUTI_BESAR" not in [k.kind.value for k in junior.kinds]  # fewer than 5 years since the NIP's TMT
     wfa = senior.option("WFA")
@@ -171,7 +180,7 @@ def test_a_unit_is_flagged_when_fewer_are_on_site_than_its_pack_expects() -> Non
     away = [{"nip": "1", "kind": "WFH"}, {"nip": "2", "kind": "CUTI_TAHUNAN"}]
     (opd,) = board_for_day(people, away, lambda opd_class: half)
     u1 = opd.units[0]
-    assert u1.counts == {"WFO": 1, "WFH": 1, "WFA": 0, "CUTI": 1} and u1.staffed is False
+    assert u1.counts == {"WFO": 1, "WFH": 1, "WFA": 0, "CUTI": 1, "LUAR_NEGERI": 0} and u1.staffed is False
     assert u1.people["CUTI"] == ["P2"]
     assert [u.unit_code for u in opd.understaffed] == ["U1"]
     assert opd.totals["WFO"] == 2
@@ -191,11 +200,12 @@ def test_the_public_board_never_breaks_down_a_unit_small_enough_to_point_at_some
     assert inside.units[1].staffed is False  # the head is away: the internal board says so
     (public,) = public_view([inside])
     big, head = public.units
-    assert not big.suppressed and big.counts == {"WFO": 5, "WFH": 1, "WFA": 0, "CUTI": 0} and big.staffed is True
+    assert not big.suppressed and big.staffed is True
+    assert big.counts == {"WFO": 5, "WFH": 1, "WFA": 0, "CUTI": 0, "LUAR_NEGERI": 0}
     assert head.suppressed and head.size == 1 and head.staffed is None and sum(head.counts.values()) == 0
     # totals and the chart are sums over what is shown, so nothing can be subtracted back to the head
-    assert public.totals == {"WFO": 5, "WFH": 1, "WFA": 0, "CUTI": 0} and public.understaffed == []
-    assert [series["data"] for series in chart_data([public])["series"]] == [[5], [1], [0], [0]]
+    assert public.totals == {"WFO": 5, "WFH": 1, "WFA": 0, "CUTI": 0, "LUAR_NEGERI": 0} and public.understaffed == []
+    assert [series["data"] for series in chart_data([public])["series"]] == [[5], [1], [0], [0], [0]]
     assert all(not names for u in public.units for names in u.people.values())
     assert inside.units[1].counts["WFA"] == 1  # the internal board is untouched
 
@@ -249,3 +259,22 @@ def test_the_portals_own_assets_stay_small() -> None:
         text = template.read_text()
         assert "style=" not in text and "<style" not in text, template.name  # CSP: style-src 'self'
         assert "<script>" not in text and " on" + "click=" not in text, template.name  # CSP: script-src 'self'
+
+
+def test_a_granted_trip_abroad_shows_on_the_board_over_the_leave_that_covers_it() -> None:
+    people = [
+        {"nip": n, "name": f"Nama {n}", "opd_code": "BKD", "opd_name": "BKPSDM", "opd_class": "support"}
+        | {"unit_code": "U1", "unit_name": "Bidang 1"}
+        for n in ("1", "2", "3")
+    ]
+    # "1" is abroad on a working day with leave for it; "2" is abroad over a weekend; "3" is on leave only
+    away = [
+        {"nip": "1", "kind": "CUTI_TAHUNAN"},
+        {"nip": "1", "kind": "IZIN_LUAR_NEGERI"},
+        {"nip": "2", "kind": "IZIN_LUAR_NEGERI"},
+        {"nip": "3", "kind": "CUTI_TAHUNAN"},
+    ]
+    (opd,) = board_for_day(people, away, lambda _: None)
+    (unit,) = opd.units
+    assert unit.counts == {"WFO": 0, "WFH": 0, "WFA": 0, "CUTI": 1, "LUAR_NEGERI": 2}
+    assert unit.people["LUAR_NEGERI"] == ["Nama 1", "Nama 2"] and unit.away == 3

@@ -57,6 +57,8 @@ class ApprovalInput(Model):
     evaluation: Evaluation
     clock_offset_seconds: float = 0.0
     clock_mode: Literal["real", "simulated"] = "real"
+    travel_purpose: Literal["dinas", "pribadi"] | None = None
+    linked_request_id: UUID | None = None
 
 
 class DecideCommand(Model):

@@ -288,6 +288,8 @@ class ApprovalWorkflow:
                     personal=inp.personal,
                     body_sha256=inp.body_sha256,
                     idempotency_key_sha256=inp.idempotency_key_sha256,
+                    travel_purpose=inp.travel_purpose,
+                    linked_request_id=inp.linked_request_id,
                 ),
                 inp.requester.nip,
                 None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -14,7 +14,7 @@ from contracts.zones import fixed_zone
 from policy.evaluator import staffing_minimum_for, window_days
 from policy.packs import LoadedPack
 from services.container import Container
-from services.deps import ContainerDep
+from services.deps import ContainerDep, PrincipalDep
 from services.portal.board import (
     PUBLIC_MIN_GROUP,
     STATUS_LABELS,
@@ -89,6 +89,45 @@ async def board_page(
     board = [o for o in everything if o.opd_code == opd] if opd else everything
     context = _context(board, everything, day, opd, await _pack(c, region))
     return await render(request, "board.html", {**context, "public": False, "region": region}, viewer=me)
+
+
+@router.get("/api/papan")
+async def board_api(
+    c: ContainerDep,
+    me: PrincipalDep,
+    day: Annotated[date | None, Query(alias="date")] = None,
+    opd: Annotated[str | None, Query(max_length=60)] = None,
+) -> dict[str, Any]:
+    """The board of the caller's region as JSON: per OPD and unit, counts and names per status."""
+    region = me.person.region
+    when = day or await _pick_day(c, region, None)
+    board = [o for o in await _board(c, region, when) if not opd or o.opd_code == opd]
+    return {
+        "date": when.isoformat(),
+        "region": region,
+        "statuses": {s: STATUS_LABELS[s] for s in STATUSES},
+        "opds": [
+            {
+                "opd_code": o.opd_code,
+                "opd_name": o.opd_name,
+                "opd_class": o.opd_class,
+                "totals": o.totals,
+                "units": [
+                    {
+                        "unit_code": u.unit_code,
+                        "unit_name": u.unit_name,
+                        "size": u.size,
+                        "counts": u.counts,
+                        "people": {s: names for s, names in u.people.items() if s != "WFO"},
+                        "staffed": u.staffed,
+                        "missed_duties": u.missed_duties,
+                    }
+                    for u in o.units
+                ],
+            }
+            for o in board
+        ],
+    }
 
 
 @router.get("/papan/publik")

@@ -17,7 +17,7 @@ from services.container import Container
 from services.deps import ContainerDep
 from services.documents.api import issued_documents
 from services.judge import judge
-from services.portal.forms import COUNTRIES, RequestForm, parse_request_form, preview_body
+from services.portal.forms import COUNTRIES, PURPOSES, RequestForm, parse_request_form, preview_body
 from services.portal.leave_view import leave_record_for
 from services.portal.options import FormOptions, form_options
 from services.portal.timeline import people_in, timeline
@@ -66,6 +66,8 @@ async def _form_page(
             "refusal": refusal,
             "windows": _windows(options),
             "location_kinds": [o.kind.value for o in options.kinds if o.needs_location],
+            "purpose_kinds": [o.kind.value for o in options.kinds if o.needs_purpose],
+            "purposes": PURPOSES,
             "countries": COUNTRIES,
             "idem": uuid.uuid4().hex,
             "resubmit": resubmit,

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  var COLOURS = { WFO: "#1b5e20", WFH: "#0d47a1", WFA: "#6a1b9a", CUTI: "#b45309" };
+  var COLOURS = { WFO: "#1b5e20", WFH: "#0d47a1", WFA: "#6a1b9a", CUTI: "#b45309", LUAR_NEGERI: "#37474f" };
 
   function draw() {
     var canvas = document.getElementById("grafik-papan");
