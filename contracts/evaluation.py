@@ -33,6 +33,7 @@ class RequestDraft(Frozen):
     location: Location | None = None
     reason: LongText
     work_plan: LongText | None = None
+    attachments: int = Field(default=0, ge=0, description="supporting documents attached (already checked)")
 
 
 class UsageSnapshot(Frozen):

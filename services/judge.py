@@ -20,13 +20,19 @@ async def judge(
     body: SubmitRequestIn,
     pinned: dict[str, Any] | None = None,
     resubmitting: UUID | None = None,
+    attachments: int | None = None,
 ) -> Evaluation:
     """Evaluate a draft; a resubmitted request stays under the pack it was first judged by (`pinned`) and its
     own earlier version does not count against it (`resubmitting`)."""
     directory = await c.reads.directory()
     usage = await c.reads.usage_for(person, list(body.dates), excluding=resubmitting)
     draft = RequestDraft(
-        kind=body.kind, dates=body.dates, location=body.location, reason=body.reason, work_plan=body.work_plan
+        kind=body.kind,
+        dates=body.dates,
+        location=body.location,
+        reason=body.reason,
+        work_plan=body.work_plan,
+        attachments=len(body.attachments) if attachments is None else attachments,
     )
     try:
         return evaluate(

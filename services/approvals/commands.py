@@ -29,6 +29,7 @@ from contracts.events import DelegationGranted, DelegationRevoked
 from eventstore.store import AppendUnit, NewEvent
 from services.auth import Principal
 from services.container import Container
+from services.leave.external import ensure_external_approval
 from services.problems import Problem
 from services.readmodels import local_time
 from services.requests.commands import update_id, visible_request
@@ -65,6 +66,9 @@ async def decide(
     if task is None:
         raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
     on_behalf_of, via = await authority_for(c, me, task)
+    if via != "none" and task["status"] == "open":
+        # a CLTN's grant waits for BKN's consideration; checked here, before the workflow hears of it
+        await ensure_external_approval(c, await c.reads.request(task["request_id"]), task, body.decision.value)
     command = DecideCommand(
         task_id=task_id, decision=body.decision, comment=body.comment, actor=me.nip, on_behalf_of=on_behalf_of
     )

@@ -25,6 +25,7 @@ KIND_LABELS = {
     "CUTI_ALASAN_PENTING": "cuti karena alasan penting",
     "CUTI_BESAR": "cuti besar",
     "CUTI_MELAHIRKAN": "cuti melahirkan",
+    "CLTN": "cuti di luar tanggungan negara",
 }
 TIER_LABELS = {"UNIT_HEAD": "Kepala Unit Kerja", "OPD_HEAD": "Kepala Perangkat Daerah", "PPK": "PPK"}
 DUTY_LABELS = {

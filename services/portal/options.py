@@ -25,6 +25,7 @@ KIND_LABELS = {
     RequestKind.CUTI_ALASAN_PENTING: "Cuti karena alasan penting",
     RequestKind.CUTI_BESAR: "Cuti besar",
     RequestKind.CUTI_MELAHIRKAN: "Cuti melahirkan",
+    RequestKind.CLTN: "Cuti di luar tanggungan negara",
 }
 BASELINE_HORIZON_DAYS = 14
 # Refusals that mean "this kind is not for you", as opposed to "not on this day" or "not with this balance".

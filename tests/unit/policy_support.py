@@ -52,6 +52,7 @@ def judge(
     packset: PackSet | None = None,
     index: DirectoryIndex | None = None,
     today: date = TODAY,
+    attachments: int = 0,
 ) -> Evaluation:
     index = index or directory()
     requester = index.get(nip)
@@ -59,7 +60,9 @@ def judge(
     return evaluate(
         packs=packset or packs(),
         requester=requester,
-        draft=RequestDraft(kind=RequestKind(kind), dates=list(dates), location=location, reason="uji"),
+        draft=RequestDraft(
+            kind=RequestKind(kind), dates=list(dates), location=location, reason="uji", attachments=attachments
+        ),
         directory=index,
         usage=usage or UsageSnapshot(),
         today=today,

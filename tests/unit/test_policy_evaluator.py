@@ -259,7 +259,7 @@ def test_a_request_across_the_window_edge_is_refused_with_advice_to_split() -> N
 
 
 def test_leave_across_the_window_edge_is_one_request() -> None:
-    evaluation = judge(KENDARI_SUPPORT, "CUTI_SAKIT", [D24 + timedelta(days=i) for i in range(14)])
+    evaluation = judge(KENDARI_SUPPORT, "CUTI_SAKIT", [D24 + timedelta(days=i) for i in range(14)], attachments=1)
     assert evaluation.allowed and evaluation.policy.id == "kendari"
     assert evaluation.working_days == 7
 

@@ -1,0 +1,214 @@
+"""Leave per the national procedure over HTTP on the real stack: the address during leave, supporting
+documents judged by content and readable only by those the request concerns, a CLTN held until BKN's
+consideration is recorded, and the year's export for the personnel system."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from deploy.infra import InfraAddresses
+from tests.conftest import create_database
+from tests.stack import RunningStack, running_stack
+
+pytestmark = pytest.mark.e2e
+
+# Kutai Timur, from deploy/data/directory-sample.csv
+STAFF = "199303062016011035"  # Wulan Putri, Bappeda Bidang 2, PNS since 01/2016
+OTHER_STAFF = "198910162013031036"  # Andi Andi, same unit
+UNIT_HEAD = "198504112008081032"  # Rahmat Lestari
+PPK = "198003132002021001"  # Lestari Wulan, Bupati
+INSPECTOR = "197109071993022002"
+ADMIN = "197702182002011003"
+STRANGER = "197310191996061006"  # Teguh Citra, Dinkes: nothing to do with these requests
+PPPK = "198608112011051009"  # Dewi Sari, PPPK, Dinkes
+
+LEAVE = {"address": "Jl. Pendidikan 7, Sangatta Utara", "phone": "+62 812-5555-0101"}
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def b64(content: bytes) -> str:
+    return base64.b64encode(content).decode()
+
+
+@pytest.fixture(scope="module")
+async def stack(infra: InfraAddresses) -> AsyncIterator[RunningStack]:
+    async with running_stack(infra, await create_database(infra)) as running:
+        yield running
+
+
+async def post(stack: RunningStack, nip: str, path: str, body: dict[str, Any]) -> Any:
+    async with await stack.as_user(nip) as client:
+        return await client.post(path, json=body)
+
+
+async def get(stack: RunningStack, who: str, path: str, **params: Any) -> Any:
+    async with await stack.as_user(who) as client:
+        return await client.get(path, params=params)
+
+
+async def decide(
+    stack: RunningStack, nip: str, request_id: str, decision: str = "approve", comment: str | None = None
+) -> Any:
+    task_id = (await get(stack, nip, f"/api/requests/{request_id}")).json()["current_task_id"]
+    return await post(stack, nip, f"/api/tasks/{task_id}/decision", {"decision": decision, "comment": comment})
+
+
+async def test_sick_leave_of_two_days_needs_the_doctor_s_certificate(stack: RunningStack) -> None:
+    sick = {"kind": "CUTI_SAKIT", "dates": ["2026-01-05", "2026-01-06"], "reason": "Demam berdarah"}
+
+    missing_address = await post(stack, STAFF, "/api/requests", sick)
+    assert missing_address.status_code == 422 and missing_address.json()["code"] == "leave_details_required"
+
+    no_certificate = await post(stack, STAFF, "/api/requests", {**sick, "leave": LEAVE})
+    assert no_certificate.status_code == 422, no_certificate.text
+    problem = no_certificate.json()
+    assert problem["code"] == "document_required" and "surat keterangan dokter" in problem["detail"]
+    assert [c["rule_id"] for c in problem["citations"]] == ["kutai-timur.cuti-sakit.surat-dokter"]
+    assert "Pasal 320" in problem["citations"][0]["clause"]
+
+    fake = await post(
+        stack,
+        STAFF,
+        "/api/requests",
+        {**sick, "leave": LEAVE, "attachments": [{"name": "surat.pdf", "content_base64": b64(b"GIF89a....")}]},
+    )
+    assert fake.status_code == 422 and fake.json()["code"] == "attachment_type_not_allowed"
+
+    # a photo of the certificate sent under a .pdf name is taken for what its bytes are: a PNG
+    created = await post(
+        stack,
+        STAFF,
+        "/api/requests",
+        {**sick, "leave": LEAVE, "attachments": [{"name": "surat-dokter.pdf", "content_base64": b64(PNG)}]},
+    )
+    assert created.status_code == 201, created.text
+    request = created.json()
+    assert request["leave"] == LEAVE
+    [attachment] = request["attachments"]
+    assert attachment["media_type"] == "image/png" and attachment["size"] == len(PNG)
+
+    download = await get(stack, STAFF, attachment["url"])
+    assert download.status_code == 200 and download.content == PNG
+    assert download.headers["content-type"] == "image/png"
+    assert 'filename="surat-dokter.png"' in download.headers["content-disposition"]
+    for reader in (UNIT_HEAD, INSPECTOR):  # its approver and the region's inspector
+        assert (await get(stack, reader, attachment["url"])).content == PNG
+    for outsider in (STRANGER, OTHER_STAFF, ADMIN):
+        denied = await get(stack, outsider, attachment["url"])
+        assert denied.status_code == 404 and denied.json()["code"] == "attachment_not_found"
+
+    # the log holds the file's hash, never its bytes, the address or the phone number
+    search = await get(stack, INSPECTOR, "/api/audit/search", nip=STAFF)
+    assert "LeaveAttachmentsStored" in {item["type"] for item in search.json()}
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        events = await conn.fetch(
+            "SELECT type, payload::text AS payload FROM events WHERE payload->>'request_id' = $1", request["id"]
+        )
+        sealed = await conn.fetchval("SELECT sealed::text FROM leave_files WHERE request_id = $1", request["id"])
+    finally:
+        await conn.close()
+    [stored] = [json.loads(e["payload"]) for e in events if e["type"] == "LeaveAttachmentsStored"]
+    assert stored["attachments"][0]["sha256"] == attachment["sha256"]
+    logged = " ".join(e["payload"] for e in events)
+    assert b64(PNG)[:16] not in logged and LEAVE["address"] not in logged and "812-5555" not in logged
+    assert sealed and b64(PNG)[:16] not in sealed
+
+
+async def test_resubmission_keeps_the_documents_unless_new_ones_replace_them(stack: RunningStack) -> None:
+    sick = {"kind": "CUTI_SAKIT", "dates": ["2026-01-12", "2026-01-13"], "reason": "Tifus", "leave": LEAVE}
+    first = (
+        await post(
+            stack,
+            OTHER_STAFF,
+            "/api/requests",
+            {**sick, "attachments": [{"name": "a.pdf", "content_base64": b64(PDF)}]},
+        )
+    ).json()
+    returned = await decide(stack, UNIT_HEAD, first["id"], "return", "Tanggal kontrol dokter belum jelas")
+    assert returned.status_code == 200 and returned.json()["status"] == "RETURNED"
+    kept = await post(stack, OTHER_STAFF, f"/api/requests/{first['id']}/resubmit", sick)
+    assert kept.status_code == 200, kept.text
+    assert [a["sha256"] for a in kept.json()["attachments"]] == [a["sha256"] for a in first["attachments"]]
+
+
+async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: RunningStack) -> None:
+    cltn = {
+        "kind": "CLTN",
+        "dates": ["2026-02-02", "2026-02-03", "2026-02-04"],
+        "reason": "Mendampingi suami tugas belajar di luar negeri",
+        "leave": LEAVE,
+        "attachments": [{"name": "surat-tugas-suami.pdf", "content_base64": b64(PDF)}],
+    }
+    refused = await post(stack, PPPK, "/api/requests", {**cltn, "leave": LEAVE})
+    assert refused.status_code == 422 and refused.json()["code"] == "employee_type_not_allowed"
+    assert "Pasal 77" in refused.json()["citations"][0]["clause"]
+
+    created = await post(stack, STAFF, "/api/requests", cltn)
+    assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    assert created.json()["route"] == ["UNIT_HEAD", "PPK"]
+    assert (await decide(stack, UNIT_HEAD, request_id)).status_code == 200
+
+    blocked = await decide(stack, PPK, request_id)
+    assert blocked.status_code == 409 and blocked.json()["code"] == "external_approval_missing"
+    assert (await get(stack, PPK, f"/api/requests/{request_id}")).json()["status"] == "PENDING"
+
+    letter = {
+        "authority": "BKN",
+        "number": "PT-1234/KEP/BKN/2025",
+        "date": "2025-12-19",
+        "document": {"name": "pertimbangan-bkn.pdf", "content_base64": b64(PDF)},
+    }
+    assert (await post(stack, STAFF, f"/api/requests/{request_id}/external-approvals", letter)).status_code == 403
+    wrong = await post(
+        stack,
+        ADMIN,
+        f"/api/requests/{request_id}/external-approvals",
+        {**letter, "document": {"name": "x.pdf", "content_base64": b64(PNG)}},
+    )
+    assert wrong.status_code == 422 and wrong.json()["code"] == "attachment_type_not_allowed"
+    recorded = await post(stack, ADMIN, f"/api/requests/{request_id}/external-approvals", letter)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["document_sha256"] == hashlib.sha256(PDF).hexdigest()
+
+    granted = await decide(stack, PPK, request_id)
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["status"] == "APPROVED"
+    view = (await get(stack, STAFF, f"/api/requests/{request_id}")).json()
+    assert view["external_approvals"][0]["number"] == "PT-1234/KEP/BKN/2025"
+    search = (await get(stack, INSPECTOR, "/api/audit/search", nip=STAFF)).json()
+    assert "ExternalApprovalRecorded" in {item["type"] for item in search}
+
+    assert (await get(stack, STAFF, "/api/leave/export", year=2025)).status_code == 403
+    exported = await get(stack, ADMIN, "/api/leave/export", year=2025)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    [row] = [r for r in rows if r["jenis_cuti"] == "CLTN"]
+    assert row == {
+        **row,
+        "nip": STAFF,
+        "nama": "Wulan Putri",
+        "tanggal_mulai": "2026-02-02",
+        "tanggal_selesai": "2026-02-04",
+        "tanggal": "2026-02-02;2026-02-03;2026-02-04",
+        "hari_kerja": "3",
+        "keputusan": "approve",
+        "status": "APPROVED",
+        "pemutus_nip": PPK,
+        "pemutus_nama": "Lestari Wulan",
+        "tanggal_keputusan": "2025-12-22",
+    }
+    inspector_view = await get(stack, INSPECTOR, "/api/leave/export", year=2025)
+    assert inspector_view.text == exported.text
+    assert len(list(csv.DictReader(io.StringIO((await get(stack, ADMIN, "/api/leave/export", year=2024)).text)))) == 0
