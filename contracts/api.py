@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from contracts.common import (
     MAX_DATES,
@@ -72,11 +72,13 @@ class SubmitRequestIn(Body):
     leave: LeaveDetailsIn | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
-    @model_validator(mode="after")
-    def _dates_within_kind(self) -> SubmitRequestIn:
-        if self.kind != RequestKind.CLTN and len(self.dates) > MAX_DATES:
+    @field_validator("dates")
+    @classmethod
+    def _dates_within_kind(cls, dates: list[date], info: ValidationInfo) -> list[date]:
+        # only a CLTN may run past 92 days (three years); `kind` is validated before `dates`
+        if info.data.get("kind") != RequestKind.CLTN and len(dates) > MAX_DATES:
             raise ValueError(f"paling banyak {MAX_DATES} tanggal per pengajuan")
-        return self
+        return dates
 
 
 class ExternalApprovalIn(Body):

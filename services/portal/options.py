@@ -56,12 +56,32 @@ class DateWindow:
 
 
 @dataclass(frozen=True)
+class DocumentNeed:
+    """A supporting document the pack asks for, as the form explains it: what, when, and on what basis."""
+
+    document: str
+    clause: str
+    source: str
+    more_than_days: int = 0
+    waives_min_service: bool = False
+
+    @property
+    def when(self) -> str:
+        if self.waives_min_service:
+            return "bila masa kerja Anda belum memenuhi syarat"
+        if self.more_than_days:
+            return f"wajib bila lebih dari {self.more_than_days} hari"
+        return "wajib"
+
+
+@dataclass(frozen=True)
 class KindOption:
     kind: RequestKind
     label: str
     windows: tuple[DateWindow, ...]
     needs_location: bool
     abroad_allowed: bool = True
+    documents: tuple[DocumentNeed, ...] = ()
 
     def allows(self, day: date) -> bool:
         return any(w.contains(day) for w in self.windows)
@@ -110,8 +130,20 @@ async def form_options(c: Container, person: Person) -> FormOptions:
     # decides, and its refusal cites the clause.
     leave = (DateWindow(date(today.year, 1, 1), date(today.year + 1, 12, 31), pick="range"),)
     probe_day = next((d for d in horizon if d.weekday() < 5 and d > today), today + timedelta(days=1))
+    in_force = regional or packs.baseline
     for kind in (k for k in RequestKind if k.is_leave):
         refusal = verdict(kind, probe_day).refusal
         if refusal is None or refusal.code not in NOT_FOR_YOU:
-            kinds.append(KindOption(kind, KIND_LABELS[kind], leave, needs_location=False))
+            rule = next((r for r in in_force.pack.leave.kinds if r.kind == kind), None)
+            documents = tuple(
+                DocumentNeed(
+                    document=d.document,
+                    clause=d.clause,
+                    source=in_force.cite(d).source,
+                    more_than_days=d.more_than_days,
+                    waives_min_service=d.waives_min_service,
+                )
+                for d in (rule.documents if rule is not None else ())
+            )
+            kinds.append(KindOption(kind, KIND_LABELS[kind], leave, needs_location=False, documents=documents))
     return FormOptions(kinds=tuple(kinds), timezone=zone, today=today)
