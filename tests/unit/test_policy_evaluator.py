@@ -313,7 +313,7 @@ def test_unit_cap_is_returned_for_reservation_at_final_approval() -> None:
 
 
 def test_leave_rules_from_the_nip() -> None:
-    female = judge(LUWU_SUPPORT_F, "CUTI_MELAHIRKAN", [J5 + timedelta(days=i) for i in range(90)])
+    female = judge(LUWU_SUPPORT_F, "CUTI_MELAHIRKAN", [J5 + timedelta(days=i) for i in range(90)], attachments=1)
     assert female.allowed
     too_long = judge(LUWU_SUPPORT_F, "CUTI_ALASAN_PENTING", [J5 + timedelta(days=i) for i in range(31)])
     assert too_long.refusal is not None and too_long.refusal.code == "leave_too_long"

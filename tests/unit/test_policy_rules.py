@@ -55,6 +55,15 @@ PERMEN = "PermenPANRB No. 4 Tahun 2025"
 PP11 = "PP No. 11 Tahun 2017 jo. PP No. 17 Tahun 2020"
 PP49 = "PP No. 49 Tahun 2018"
 PERBAN24 = "Peraturan BKN No. 24 Tahun 2017"
+SE_BAKN = "Surat Edaran Kepala BAKN No. 01/SE/1977"
+# a woman without a post in each region, from the sample directory (digit 15 of the NIP is 2)
+FEMALE = {
+    "kutai-timur": "198904162015072007",
+    "bitung": "197605021998092044",
+    "luwu-utara": "197111101994042089",
+    "pesisir-barat": "198512152010052125",
+    "kendari": "197603131999112162",
+}
 SKB = "SKB Menteri Agama, Menteri Ketenagakerjaan, dan Menteri PANRB"
 KEPPRES = "Keputusan Presiden No. 2 Tahun 2025"
 UU_PDP = "UU No. 27 Tahun 2022"
@@ -210,7 +219,17 @@ def common_cases(
         ),
         # PNS only, with five years of service: a PPPK is refused with PP 49/2018's list of kinds
         Case(pack, f"{pack}.cltn", (PP11, PERBAN24, PP49), pppk, "CLTN", (J5,), "employee_type_not_allowed", "refusal"),
-        Case(pack, f"{pack}.cltn.bukti", (PERBAN24,), staff, "CLTN", (J5,), "document_required", "refusal"),
+        # maternity leave asks for the doctor's or midwife's letter on the pregnancy
+        Case(
+            pack,
+            f"{pack}.cuti-melahirkan.surat-keterangan",
+            (SE_BAKN, PERBAN24),
+            FEMALE[pack],
+            "CUTI_MELAHIRKAN",
+            (J5,),
+            "document_required",
+            "refusal",
+        ),
         Case(
             pack,
             f"{pack}.cuti-alasan-penting",
@@ -997,10 +1016,10 @@ CASES: list[Case] = [
     ),
     Case(
         "national-baseline",
-        "baseline.cltn.bukti",
-        (PERBAN24,),
-        KUTIM_STAFF,
-        "CLTN",
+        "baseline.cuti-melahirkan.surat-keterangan",
+        (SE_BAKN,),
+        FEMALE["kutai-timur"],
+        "CUTI_MELAHIRKAN",
         (J5,),
         "document_required",
         "refusal",
