@@ -7,14 +7,17 @@ kind whose pack rule names that authority (`external_approval`), answered 409 `e
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
 
 from contracts.api import ExternalApprovalIn, ExternalApprovalOut
-from contracts.common import PolicyRef, RequestKind, Role
+from contracts.common import Citation, PolicyRef, RequestKind, Role
 from contracts.events import ExternalApprovalRecorded, external_approvals_stream
 from eventstore.store import AppendUnit, NewEvent
+from policy.evaluator import KIND_LABEL
 from services.auth import Principal
 from services.container import Container
 from services.leave.attachments import attachment_url, store_file
@@ -24,7 +27,7 @@ from services.problems import Problem
 GRANTING = frozenset({"approve", "change"})
 
 
-async def recorded_approvals(c: Container, request_id: UUID) -> list[tuple[ExternalApprovalRecorded, str, object]]:
+async def recorded_approvals(c: Container, request_id: UUID) -> list[tuple[ExternalApprovalRecorded, str, datetime]]:
     events = await c.store.read_stream(external_approvals_stream(request_id))
     return [(ExternalApprovalRecorded.model_validate(e.payload), e.actor, e.occurred_at) for e in events]
 
@@ -94,42 +97,45 @@ async def record_external_approval(
     return recorded[-1]
 
 
-async def required_authority(c: Container, row: object) -> str | None:
-    """The authority whose consideration the request's pack rule asks for, or None."""
-    kind = RequestKind(row["kind"])  # type: ignore[index]
-    if not kind.is_leave:
-        return None
-    policy = row["policy"]  # type: ignore[index]
-    if not policy:
+async def _rule_asking(c: Container, row: Any) -> tuple[str, Citation] | None:
+    """The authority the request's own pack rule (the version it was judged by) asks for, with its citation."""
+    kind = RequestKind(row["kind"])
+    policy = row["policy"]
+    if not kind.is_leave or not policy:
         return None
     packs = await c.policy.packs()
     ref = PolicyRef.model_validate(policy)
     loaded = packs.resolve(ref) or packs.version(ref.id, ref.version)
-    if loaded is None:
+    rule = next((k for k in loaded.pack.leave.kinds if k.kind == kind), None) if loaded else None
+    if loaded is None or rule is None or rule.external_approval is None:
         return None
-    rule = next((k for k in loaded.pack.leave.kinds if k.kind == kind), None)
-    return rule.external_approval if rule is not None else None
+    return rule.external_approval, loaded.cite(rule)
 
 
-async def ensure_external_approval(c: Container, row: object, task: object, decision: str) -> None:
+async def required_authority(c: Container, row: Any) -> str | None:
+    asking = await _rule_asking(c, row)
+    return asking[0] if asking else None
+
+
+async def ensure_external_approval(c: Container, row: Any, task: Any, decision: str) -> None:
     """Before the PYBMC's grant reaches the workflow: 409 while the consideration it needs is missing."""
-    if decision not in GRANTING or row["kind"] != RequestKind.CLTN.value:  # type: ignore[index]
+    if decision not in GRANTING or not _is_final_step(row, task):
         return
-    authority = await required_authority(c, row)
-    if authority is None:
+    asking = await _rule_asking(c, row)
+    if asking is None:
         return
-    if not await _is_final_step(row, task):
-        return
-    approvals = await recorded_approvals(c, row["request_id"])  # type: ignore[index]
+    authority, citation = asking
+    approvals = await recorded_approvals(c, row["request_id"])
     if not any(p.authority == authority for p, _, _ in approvals):
         raise Problem(
             409,
             "external_approval_missing",
-            f"Cuti di luar tanggungan negara hanya dapat diberikan setelah pertimbangan teknis {authority} "
-            "dicatat oleh admin kepegawaian (PP 11/2017 Pasal 336 ayat (2)).",
+            f"{KIND_LABEL[RequestKind(row['kind'])].capitalize()} hanya dapat diberikan setelah pertimbangan "
+            f"teknis {authority} dicatat oleh admin kepegawaian.",
+            citations=[citation.model_dump(mode="json")],
         )
 
 
-async def _is_final_step(row: object, task: object) -> bool:
-    route = row["route"] or []  # type: ignore[index]
-    return bool(route) and task["step"] == len(route) - 1  # type: ignore[index]
+def _is_final_step(row: Any, task: Any) -> bool:
+    route = row["route"] or []
+    return bool(route) and task["step"] == len(route) - 1

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from deploy.infra import InfraAddresses
+from services.privacy import ERASED, PersonalDataVault
 from tests.conftest import create_database
 from tests.stack import RunningStack, running_stack
 
@@ -155,6 +156,19 @@ async def test_resubmission_keeps_the_documents_unless_new_ones_replace_them(sta
     assert kept.status_code == 200, kept.text
     assert [a["sha256"] for a in kept.json()["attachments"]] == [a["sha256"] for a in first["attachments"]]
 
+    # past retention the person's key is destroyed: the address and the document go with it, the log stays
+    pool = await asyncpg.create_pool(stack.settings.database_url, min_size=1, max_size=2)
+    try:
+        vault = PersonalDataVault(pool, stack.settings.vault_key_secret)
+        kids = [r["kid"] for r in await pool.fetch("SELECT kid FROM subject_keys WHERE nip = $1", OTHER_STAFF)]
+        assert await vault.destroy(kids)
+    finally:
+        await pool.close()
+    erased = (await get(stack, OTHER_STAFF, f"/api/requests/{first['id']}")).json()
+    assert erased["leave"] == {"address": ERASED, "phone": ERASED}
+    gone = await get(stack, OTHER_STAFF, erased["attachments"][0]["url"])
+    assert gone.status_code == 410 and gone.json()["code"] == "attachment_erased"
+
 
 async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: RunningStack, tmp_path: Path) -> None:
     cltn = {
@@ -176,6 +190,7 @@ async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: Run
 
     blocked = await decide(stack, PPK, request_id)
     assert blocked.status_code == 409 and blocked.json()["code"] == "external_approval_missing"
+    assert "Pasal 336" in blocked.json()["citations"][0]["clause"]
     assert (await get(stack, PPK, f"/api/requests/{request_id}")).json()["status"] == "PENDING"
 
     letter = {
@@ -204,6 +219,7 @@ async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: Run
     search = (await get(stack, INSPECTOR, "/api/audit/search", nip=STAFF)).json()
     assert "ExternalApprovalRecorded" in {item["type"] for item in search}
 
+    number = await letter_number(stack, request_id)  # the letter of grant is issued by the letters projection
     assert (await get(stack, STAFF, "/api/leave/export", year=2025)).status_code == 403
     exported = await get(stack, ADMIN, "/api/leave/export", year=2025)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
@@ -222,6 +238,7 @@ async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: Run
         "pemutus_nip": PPK,
         "pemutus_nama": "Lestari Wulan",
         "tanggal_keputusan": "2025-12-22",
+        "nomor_dokumen": number,
     }
     inspector_view = await get(stack, INSPECTOR, "/api/leave/export", year=2025)
     assert inspector_view.text == exported.text
@@ -234,6 +251,17 @@ async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: Run
     )
     assert code == 0, output
     assert target.read_bytes().decode("utf-8") == exported.text
+
+
+async def letter_number(stack: RunningStack, request_id: str, timeout: float = 60) -> str:
+    """The number of the request's letter, once the letters projection has issued it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        documents = (await get(stack, STAFF, f"/api/requests/{request_id}/documents")).json()
+        if documents:
+            return str(documents[0]["number"])
+        assert asyncio.get_running_loop().time() < deadline, "no letter was issued"
+        await asyncio.sleep(0.2)
 
 
 def lentur(stack: RunningStack, *args: str) -> tuple[int, str]:
