@@ -23,7 +23,7 @@ import pytest
 from deploy.infra import InfraAddresses
 from services.privacy import ERASED, PersonalDataVault
 from tests.conftest import create_database
-from tests.stack import RunningStack, running_stack
+from tests.stack import SAMPLE_DIRECTORY, RunningStack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +39,7 @@ PPPK = "198608112011051009"  # Dewi Sari, PPPK, Dinkes
 
 LEAVE = {"address": "Jl. Pendidikan 7, Sangatta Utara", "phone": "+62 812-5555-0101"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+CSV = {"content-type": "text/csv"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -273,3 +274,30 @@ def lentur(stack: RunningStack, *args: str) -> tuple[int, str]:
     }
     done = subprocess.run([sys.executable, "-m", "deploy.cli", *args], env=env, capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr
+
+
+async def test_service_start_from_the_directory_decides_eligibility_over_the_nip(stack: RunningStack) -> None:
+    junior_since = "198104182007092028"  # Hendra Yusuf: NIP TMT 09/2007, but continuous service only since 2022
+
+    def directory(start: str) -> bytes:
+        rows = list(csv.DictReader(io.StringIO(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=[*rows[0].keys(), "service_start"], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "service_start": start if row["nip"] == junior_since else ""})
+        return out.getvalue().encode()
+
+    async with await stack.as_user(ADMIN) as admin:
+        future = await admin.post("/api/admin/directory", content=directory("2030-01-01"), headers=CSV)
+        assert future.status_code == 422 and future.json()["code"] == "directory_invalid"
+        [error] = future.json()["errors"]
+        assert error["nip"] == junior_since and "masa depan" in error["reason"] and error["row"] > 1
+        imported = await admin.post("/api/admin/directory", content=directory("2022-01-03"), headers=CSV)
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["changed"] == 1
+
+    cltn = {"kind": "CLTN", "dates": ["2026-03-02"], "reason": "Mendampingi orang tua", "leave": LEAVE}
+    refused = await post(stack, junior_since, "/api/requests", cltn)
+    assert refused.status_code == 422 and refused.json()["code"] == "service_too_short"
+    assert "3 Januari 2022" in refused.json()["detail"]
