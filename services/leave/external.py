@@ -69,8 +69,6 @@ async def record_external_approval(
         raise Problem(422, "external_approval_wrong_authority", f"Pengajuan ini memerlukan pertimbangan {authority}.")
     if row["status"] not in ("PENDING", "RETURNED"):
         raise Problem(409, "request_finished", f"Pengajuan sudah selesai (status {row['status']}).")
-    if body.date > c.clock.now().date():
-        raise Problem(422, "external_approval_date_in_future", "Tanggal surat pertimbangan berada di masa depan.")
     file = decode_file(body.document)
     if file.media_type != "application/pdf":
         raise Problem(422, "attachment_type_not_allowed", "Surat pertimbangan BKN dilampirkan sebagai PDF.")
