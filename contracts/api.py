@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from contracts.common import (
+    MAX_DATES,
     Citation,
     DateList,
     Day,
@@ -46,6 +47,26 @@ class TokenOut(BaseModel):
     roles: list[str]
 
 
+AddressText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+PhoneText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,24}$")]
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+# base64 of 2 MB is 2.8 M characters; longer strings are refused here, shorter oversized files by the service.
+Base64Text = Annotated[str, StringConstraints(max_length=4 * 1024 * 1024)]
+
+
+class LeaveDetailsIn(Body):
+    """Where the person can be reached during leave (the form's "alamat selama menjalankan cuti")."""
+
+    address: AddressText
+    phone: PhoneText
+
+
+class AttachmentIn(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    content_base64: Base64Text
+
+
 class SubmitRequestIn(Body):
     kind: RequestKind
     dates: DateList
@@ -59,6 +80,45 @@ class SubmitRequestIn(Body):
         default=None,
         description="a personal trip abroad and the leave that covers its working days name each other",
     )
+    leave: LeaveDetailsIn | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+    @field_validator("dates")
+    @classmethod
+    def _dates_within_kind(cls, dates: list[date], info: ValidationInfo) -> list[date]:
+        # only a CLTN may run past 92 days (three years); `kind` is validated before `dates`
+        if info.data.get("kind") != RequestKind.CLTN and len(dates) > MAX_DATES:
+            raise ValueError(f"paling banyak {MAX_DATES} tanggal per pengajuan")
+        return dates
+
+
+class ExternalApprovalIn(Body):
+    """BKN's technical consideration that a CLTN needs before its PYBMC may grant it."""
+
+    authority: Literal["BKN"]
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    date: date
+    document: AttachmentIn
+
+
+class AttachmentOut(BaseModel):
+    id: UUID
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+class ExternalApprovalOut(BaseModel):
+    request_id: UUID
+    authority: str
+    number: str
+    date: date
+    document_sha256: str
+    document_url: str
+    recorded_by: str
+    recorded_at: datetime
 
 
 class CancelIn(Body):
@@ -172,6 +232,9 @@ class RequestOut(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     submitted_at_local: str | None = None
+    leave: dict[str, Any] | None = Field(default=None, description="address and phone during leave")
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+    external_approvals: list[ExternalApprovalOut] = Field(default_factory=list)
 
 
 class UnitLoadDay(BaseModel):

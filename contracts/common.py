@@ -58,6 +58,7 @@ class RequestKind(StrEnum):
     CUTI_BESAR = "CUTI_BESAR"
     CUTI_MELAHIRKAN = "CUTI_MELAHIRKAN"
     IZIN_LUAR_NEGERI = "IZIN_LUAR_NEGERI"
+    CLTN = "CLTN"  # cuti di luar tanggungan negara (PNS only)
 
     @property
     def is_flexible_work(self) -> bool:
@@ -177,7 +178,11 @@ def _plausible_day(day: date) -> date:
 
 
 Day = Annotated[date, AfterValidator(_plausible_day)]
-DateList = Annotated[list[Day], Field(min_length=1, max_length=92)]
+# 92 days for every kind but CLTN, which may run three years (SubmitRequestIn holds the others to 92). The
+# pack's max_days is the rule; this only bounds what a request can carry at all.
+MAX_DATES = 92
+MAX_CLTN_DATES = 1100
+DateList = Annotated[list[Day], Field(min_length=1, max_length=MAX_CLTN_DATES)]
 
 
 def _sorted_kinds(values: frozenset[RequestKind]) -> list[str]:

@@ -35,6 +35,7 @@ class RequestDraft(Frozen):
     reason: LongText
     work_plan: LongText | None = None
     travel_purpose: TravelPurpose | None = None
+    attachments: int = Field(default=0, ge=0, description="supporting documents attached (already checked)")
 
 
 class UsageSnapshot(Frozen):

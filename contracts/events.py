@@ -447,6 +447,40 @@ class NotificationPreferencesSet(EventPayload):
     digest: bool = False
 
 
+class AttachmentRef(BaseModel):
+    """A supporting document as the log knows it: its hash and size; the content is stored sealed elsewhere."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file_id: UUID
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class LeaveAttachmentsStored(EventPayload):
+    """The supporting documents a leave request carries from this round on (the whole set, kept and new)."""
+
+    TYPE = "LeaveAttachmentsStored"
+    request_id: UUID
+    round: int = 1
+    region: str | None = Field(default=None, description="the requester's, for the inspector's index")
+    attachments: list[AttachmentRef]
+
+
+class ExternalApprovalRecorded(EventPayload):
+    """An outside authority's consideration recorded by the region's admin (BKN's for a CLTN)."""
+
+    TYPE = "ExternalApprovalRecorded"
+    request_id: UUID
+    authority: str
+    number: str
+    date: date
+    document_sha256: str
+    document: AttachmentRef | None = None
+
+
 class PersonalDataErased(EventPayload):
     """Keys destroyed after retention; the ciphertext stays so every hash still verifies."""
 
@@ -492,8 +526,19 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         DocumentRevoked,
         NotificationPreferencesSet,
         PersonalDataErased,
+        LeaveAttachmentsStored,
+        ExternalApprovalRecorded,
     )
 }
+
+
+def attachments_stream(request_id: UUID | str) -> str:
+    """Supporting documents of a request: their own stream, since the workflow alone writes the request's."""
+    return f"leave-attachments-{request_id}"
+
+
+def external_approvals_stream(request_id: UUID | str) -> str:
+    return f"external-approvals-{request_id}"
 
 
 def request_stream(request_id: UUID | str) -> str:

@@ -244,6 +244,19 @@ class Routing(Frozen):
     ppk_own_request: NamedApprover | None = None
 
 
+class DocumentRule(Rule):
+    """A supporting document a leave kind needs (a doctor's certificate for sick leave of more than a day, …).
+
+    Required when the request is longer than `more_than_days` (counted as the kind counts). With
+    `waives_min_service` it is required only where the service is shorter than the kind asks, and then stands
+    in for it (cuti besar for a first hajj before five years of service).
+    """
+
+    document: ShortText = Field(description="what to attach, as the form names it: 'surat keterangan dokter'")
+    more_than_days: int = Field(default=0, ge=0)
+    waives_min_service: bool = False
+
+
 class LeaveKindRule(Rule):
     kind: RequestKind
     employee_types: frozenset[EmployeeType] = ALL_EMPLOYEE_TYPES
@@ -252,6 +265,11 @@ class LeaveKindRule(Rule):
     min_service_years: int = Field(default=0, ge=0)
     gender: Literal["L", "P"] | None = None
     pybmc: Tier = Tier.PPK
+    documents: tuple[DocumentRule, ...] = ()
+    external_approval: ShortText | None = Field(
+        default=None,
+        description="authority whose consideration must be recorded before the PYBMC may grant it ('BKN')",
+    )
 
     @model_validator(mode="after")
     def _leave_only(self) -> LeaveKindRule:
@@ -447,6 +465,8 @@ class PolicyPack(Frozen):
             yield ("routing", "ppk_own_request"), self.routing.ppk_own_request
         for i, k in enumerate(self.leave.kinds):
             yield ("leave", "kinds", i), k
+            for j, d in enumerate(k.documents):
+                yield ("leave", "kinds", i, "documents", j), d
         yield ("leave", "annual"), self.leave.annual
         for i, o in enumerate(self.obligations):
             yield ("obligations", i), o

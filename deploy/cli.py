@@ -26,12 +26,14 @@ projections_app = typer.Typer(help="Proyeksi (read model).", no_args_is_help=Tru
 policy_app = typer.Typer(help="Paket kebijakan: periksa, bandingkan, simulasikan, terbitkan.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Data pribadi: retensi dan penghapusan.", no_args_is_help=True)
 keys_app = typer.Typer(help="Kunci: rotasi kunci brankas data pribadi.", no_args_is_help=True)
+leave_app = typer.Typer(help="Cuti: rekap keputusan untuk sistem kepegawaian.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
 app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(keys_app, name="keys")
+app.add_typer(leave_app, name="leave")
 console = Console()
 
 
@@ -475,6 +477,33 @@ def privacy_erase(
             await pool.close()
 
     console.print_json(data=asyncio.run(main()))
+
+
+@leave_app.command("export")
+def leave_export(
+    year: Annotated[int, typer.Option(help="the year the decisions were made in", min=2000, max=2100)],
+    region: Annotated[str | None, typer.Option(help="only this region (a pack id); all regions when omitted")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write the CSV here instead of standard output")] = None,
+) -> None:
+    """Every leave granted, changed, deferred or refused in --year as CSV (columns in README.md)."""
+    from deploy.bootstrap import open_pool
+    from services.leave.export import leave_export as export_csv
+
+    settings = _settings()
+
+    async def main() -> str:
+        pool = await open_pool(settings, name="leave-export")
+        try:
+            return await export_csv(pool, year=year, region=region)
+        finally:
+            await pool.close()
+
+    text = asyncio.run(main())
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8", newline="")
+        console.print(f"{max(0, len(text.splitlines()) - 1)} baris ditulis ke {out}")
 
 
 @projections_app.command("rebuild")

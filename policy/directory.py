@@ -17,7 +17,7 @@ from datetime import date
 from pydantic import ValidationError
 
 from contracts.common import Role
-from contracts.directory import DIRECTORY_COLUMNS, OPTIONAL_DIRECTORY_COLUMNS, Person
+from contracts.directory import DIRECTORY_COLUMNS, LATER_DIRECTORY_FIELDS, OPTIONAL_DIRECTORY_COLUMNS, Person
 
 MAX_ROWS = 100_000
 
@@ -70,13 +70,16 @@ def parse_directory_csv(
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in DIRECTORY_COLUMNS if c not in header]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
     unknown = [c for c in header if c not in DIRECTORY_COLUMNS and c not in OPTIONAL_DIRECTORY_COLUMNS]
-    if missing or unknown:
+    if missing or unknown or duplicated:
         parts = []
         if missing:
             parts.append("kolom wajib tidak ada: " + ", ".join(missing))
         if unknown:
             parts.append("kolom tidak dikenal: " + ", ".join(unknown))
+        if duplicated:
+            parts.append("kolom ganda: " + ", ".join(duplicated))
         raise DirectoryInvalid([RowError(row=1, nip=None, reason="; ".join(parts))])
     reader.fieldnames = header
 
@@ -109,6 +112,10 @@ def parse_directory_csv(
         if regions is not None and row.get("region") not in regions:
             errors.append(RowError(row=index, nip=nip, reason=f"wilayah tidak dikenal: {row.get('region')!r}"))
             continue
+        service_start, service_problem = _service_start(row.get("service_start", ""), today=today)
+        if service_problem:
+            errors.append(RowError(row=index, nip=nip, reason=service_problem))
+            continue
         try:
             person = Person(
                 nip=row["nip"],
@@ -124,6 +131,9 @@ def parse_directory_csv(
                 acting_for=row.get("acting_for") or None,
                 email=row.get("email") or None,
                 phone=row.get("phone") or None,
+                rank=row.get("rank") or None,
+                position=row.get("position") or None,
+                service_start=service_start,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -144,6 +154,21 @@ def parse_directory_csv(
     if errors:
         raise DirectoryInvalid(sorted(errors, key=lambda e: e.row))
     return tuple(people)
+
+
+def _service_start(text: str, *, today: date) -> tuple[date | None, str | None]:
+    """The `service_start` cell as a date, or why it is refused (blank is fine: the NIP's TMT stands in)."""
+    if not text:
+        return None, None
+    try:
+        started = date.fromisoformat(text)
+    except ValueError:
+        return None, f"service_start bukan tanggal YYYY-MM-DD yang valid: {text!r}"
+    if len(text) != 10:
+        return None, f"service_start harus berformat YYYY-MM-DD: {text!r}"
+    if started > today:
+        return None, f"service_start {text} berada di masa depan"
+    return started, None
 
 
 def _structural_problems(people: list[Person], rows: dict[str, int]) -> list[RowError]:
@@ -200,7 +225,9 @@ def _structural_problems(people: list[Person], rows: dict[str, int]) -> list[Row
 
 def directory_sha256(people: Iterable[Person]) -> str:
     """Content hash of a directory independent of row order, so re-importing the same file is a no-op."""
-    lines = sorted(p.model_dump_json() for p in people)
+    lines = sorted(
+        p.model_dump_json(exclude={f for f in LATER_DIRECTORY_FIELDS if getattr(p, f) is None}) for p in people
+    )
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 

@@ -47,6 +47,7 @@ from policy.calendar import format_tanggal, is_working_day, local_date, non_work
 from policy.directory import DirectoryIndex, PostHolder
 from policy.leave import annual_leave_balance, gender_from_nip, service_years, tmt_from_nip
 from policy.packs import LoadedPack, PackSet, select_pack
+from policy.service import years_of_service
 
 KIND_LABEL = {
     RequestKind.WFH: "WFH (bekerja dari rumah)",
@@ -57,6 +58,7 @@ KIND_LABEL = {
     RequestKind.CUTI_BESAR: "cuti besar",
     RequestKind.CUTI_MELAHIRKAN: "cuti melahirkan",
     RequestKind.IZIN_LUAR_NEGERI: "izin ke luar negeri",
+    RequestKind.CLTN: "cuti di luar tanggungan negara",
 }
 EMPLOYEE_LABEL = {
     EmployeeType.PNS: "PNS",
@@ -310,8 +312,10 @@ def _judge(
         elif kind.is_travel_abroad:
             shaped.append(_check_travel(loaded, draft))
         else:
-            leave_rule = _leave_rule(loaded, requester, kind, dates, counted)
+            leave_rule, waived_by = _leave_rule(loaded, requester, kind, dates, counted, attachments=draft.attachments)
             shaped.append(loaded.cite(leave_rule))
+            shaped += waived_by
+            shaped += _documents(loaded, leave_rule, dates, counted, draft.attachments)
             if kind == RequestKind.CUTI_TAHUNAN:
                 debit = _annual_leave_debit(loaded, requester, counted, usage)
                 shaped.append(debit.citation)
@@ -562,8 +566,15 @@ def _unit_caps(
 
 
 def _leave_rule(
-    loaded: LoadedPack, requester: Person, kind: RequestKind, dates: list[date], counted: list[date]
-) -> LeaveKindRule:
+    loaded: LoadedPack,
+    requester: Person,
+    kind: RequestKind,
+    dates: list[date],
+    counted: list[date],
+    *,
+    attachments: int = 0,
+) -> tuple[LeaveKindRule, list[Citation]]:
+    """The kind's rule the request meets, and the document rules that stood in for a missing condition."""
     pack = loaded.pack
     rule = next((k for k in pack.leave.kinds if k.kind == kind), None)
     if rule is None:
@@ -586,18 +597,21 @@ def _leave_rule(
             f"(digit ke-15 NIP {requester.nip} menunjukkan sebaliknya).",
             [loaded.cite(rule)],
         )
+    waived_by: list[Citation] = []
     if rule.min_service_years:
-        years = service_years(requester.nip, dates[0])
-        tmt = tmt_from_nip(requester.nip)
-        if years is None or years < rule.min_service_years:
-            since = f"TMT {tmt.month:02d}/{tmt.year}" if tmt is not None else "TMT tidak terbaca dari NIP"
+        years, since = _service(requester, dates[0])
+        waivers = [d for d in rule.documents if d.waives_min_service]
+        if (years is None or years < rule.min_service_years) and not (waivers and attachments):
+            waiver = f" kecuali dengan melampirkan {waivers[0].document}" if waivers else ""
             raise _Refused(
                 "service_too_short",
                 f"{label.capitalize()} mensyaratkan masa kerja paling sedikit "
-                f"{rule.min_service_years} tahun; "
+                f"{rule.min_service_years} tahun{waiver}; "
                 f"masa kerja Anda pada {format_tanggal(dates[0])} {years or 0} tahun ({since}).",
-                [loaded.cite(rule)],
+                [loaded.cite(rule), *(loaded.cite(w) for w in waivers)],
             )
+        if years is None or years < rule.min_service_years:
+            waived_by = [loaded.cite(w) for w in waivers]
     length = len(dates) if rule.counting == "calendar_days" else len(counted)
     if rule.max_days is not None and length > rule.max_days:
         unit = "hari kalender" if rule.counting == "calendar_days" else "hari kerja"
@@ -606,7 +620,36 @@ def _leave_rule(
             f"{label.capitalize()} paling lama {rule.max_days} {unit}; yang diajukan {length} {unit}.",
             [loaded.cite(rule)],
         )
-    return rule
+    return rule, waived_by
+
+
+def _documents(
+    loaded: LoadedPack, rule: LeaveKindRule, dates: list[date], counted: list[date], attachments: int
+) -> list[Citation]:
+    """The document rules this request falls under; refused when fewer files are attached than they ask."""
+    length = len(dates) if rule.counting == "calendar_days" else len(counted)
+    needed = [d for d in rule.documents if not d.waives_min_service and length > d.more_than_days]
+    if len(needed) > attachments:
+        names = ", ".join(d.document for d in needed)
+        raise _Refused(
+            "document_required",
+            f"{KIND_LABEL[rule.kind].capitalize()} {length} hari wajib melampirkan {names} (PDF, JPEG atau PNG).",
+            [loaded.cite(d) for d in needed],
+        )
+    return [loaded.cite(d) for d in needed]
+
+
+def _service(requester: Person, on: date) -> tuple[int | None, str]:
+    """Completed years of continuous service on `on` and where they are counted from, for the refusal text.
+
+    The directory's `service_start` when given, else a PNS NIP's TMT. A PPPK row without `service_start`
+    falls back to the number's digits 9–14 as before the column existed (see docs/RULES.md).
+    """
+    if requester.service_start is not None:
+        return years_of_service(requester, on), f"mulai {format_tanggal(requester.service_start)}"
+    tmt = tmt_from_nip(requester.nip)
+    since = f"TMT {tmt.month:02d}/{tmt.year}" if tmt is not None else "TMT tidak terbaca dari NIP"
+    return service_years(requester.nip, on), since
 
 
 def _annual_leave_debit(loaded: LoadedPack, requester: Person, counted: list[date], usage: UsageSnapshot) -> LeaveDebit:

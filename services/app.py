@@ -22,6 +22,7 @@ from services.container import Container
 from services.deps import SESSION_COOKIE
 from services.documents.api import public as verification_router
 from services.documents.api import router as documents_router
+from services.leave.api import router as leave_router
 from services.leave_record.api import router as leave_record_router
 from services.limits import EdgeLimits, TokenBuckets
 from services.notifications.api import router as notifications_router
@@ -123,6 +124,7 @@ def create_app(container: Container) -> FastAPI:
     for router in (
         system_router,
         requests_router,
+        leave_router,
         approvals_router,
         audit_router,
         admin_router,

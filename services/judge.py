@@ -20,6 +20,7 @@ async def judge(
     body: SubmitRequestIn,
     pinned: dict[str, Any] | None = None,
     resubmitting: UUID | None = None,
+    attachments: int | None = None,
 ) -> Evaluation:
     """Evaluate a draft; a resubmitted request stays under the pack it was first judged by (`pinned`) and its
     own earlier version does not count against it (`resubmitting`)."""
@@ -32,6 +33,7 @@ async def judge(
         reason=body.reason,
         work_plan=body.work_plan,
         travel_purpose=body.travel_purpose,
+        attachments=len(body.attachments) if attachments is None else attachments,
     )
     try:
         return evaluate(

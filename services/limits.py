@@ -23,6 +23,11 @@ UPLOAD_PATHS = ("/api/admin/directory",)
 # A daily report may carry a 2 MiB attachment, base64 in JSON: a third more, plus the report's text.
 REPORT_PATH = re.compile(r"^/api/requests/[^/]+/reports$")
 REPORT_BODY_BYTES = 3 * 1024 * 1024
+# A leave request may carry five 2 MB documents, base64 in JSON; BKN's letter for a CLTN one.
+LEAVE_PATH = re.compile(
+    r"^(/api/requests(/[^/]+/(resubmit|external-approvals))?|/pengajuan(/[^/]+/ajukan-ulang)?)$"
+)
+LEAVE_BODY_BYTES = 14 * 1024 * 1024
 DRAIN_BYTES = 8 * 1024 * 1024
 
 
@@ -125,6 +130,8 @@ class EdgeLimits:
             return self.max_upload_body
         if REPORT_PATH.match(path):
             return max(self.max_json_body, REPORT_BODY_BYTES)
+        if LEAVE_PATH.match(path):
+            return max(self.max_json_body, LEAVE_BODY_BYTES)
         return self.max_json_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

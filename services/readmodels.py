@@ -38,6 +38,9 @@ def person_from_row(row: asyncpg.Record | dict[str, Any]) -> Person:
         acting_for=row["acting_for"],
         email=row["email"],
         phone=row["phone"],
+        rank=row.get("rank"),
+        position=row.get("position"),
+        service_start=row.get("service_start"),
     )
 
 

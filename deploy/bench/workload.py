@@ -89,7 +89,12 @@ def bench_directory(opds: int = 10, units_per_opd: int = 10, staff_per_unit: int
 
 
 def leave_body(day: str) -> dict[str, object]:
-    return {"kind": "CUTI_TAHUNAN", "dates": [day], "reason": "Urusan keluarga"}
+    return {
+        "kind": "CUTI_TAHUNAN",
+        "dates": [day],
+        "reason": "Urusan keluarga",
+        "leave": {"address": "Jl. Merdeka 1", "phone": "081234567890"},
+    }
 
 
 def wfh_body(day: str) -> dict[str, object]:

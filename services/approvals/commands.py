@@ -30,6 +30,7 @@ from eventstore.store import AppendUnit, NewEvent
 from services.approvals.leave_decisions import leave_decision_terms
 from services.auth import Principal
 from services.container import Container
+from services.leave.external import ensure_external_approval
 from services.leave_record.record import leave_record_for
 from services.problems import Problem
 from services.readmodels import local_time
@@ -69,6 +70,9 @@ async def decide(
     on_behalf_of, via = await authority_for(c, me, task)
     # Someone the task is not for learns nothing from the terms: the workflow refuses them as not_assignee.
     terms = await leave_decision_terms(c, task, body) if via != "none" else {}
+    if via != "none" and task["status"] == "open":
+        # a CLTN's grant waits for BKN's consideration; checked here, before the workflow hears of it
+        await ensure_external_approval(c, await c.reads.request(task["request_id"]), task, body.decision.value)
     command = DecideCommand(
         task_id=task_id,
         decision=body.decision,

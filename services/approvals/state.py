@@ -469,6 +469,9 @@ class ApprovalState:
                     "acting_for": person.get("acting_for"),
                     "email": person.get("email"),
                     "phone": person.get("phone"),
+                    "rank": person.get("rank"),
+                    "position": person.get("position"),
+                    "service_start": _day(person.get("service_start")),
                 }
             )
         self["rm_directory"].put({"id": 1, "sha256": p["sha256"], "position": event.position})
@@ -602,6 +605,12 @@ def _dt(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 # Event type → its handler, looked up once rather than by name for every event.

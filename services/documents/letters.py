@@ -16,7 +16,7 @@ from contracts.bahasa import country_name
 from services.documents.bahasa import ROMAN_MONTHS, period_text
 from services.documents.regions import RegionDisplay
 
-LEAVE_KINDS = ("CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_ALASAN_PENTING", "CUTI_BESAR", "CUTI_MELAHIRKAN")
+LEAVE_KINDS = ("CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_ALASAN_PENTING", "CUTI_BESAR", "CUTI_MELAHIRKAN", "CLTN")
 WFA_ABROAD = "surat_izin_wfa_luar_negeri"
 TRAVEL_ABROAD = "surat_izin_luar_negeri"
 PURPOSE_WORDS = {"dinas": "kepentingan dinas", "pribadi": "kepentingan pribadi"}
@@ -217,4 +217,5 @@ LEAVE_NAMES = {
     "CUTI_ALASAN_PENTING": "cuti karena alasan penting",
     "CUTI_BESAR": "cuti besar",
     "CUTI_MELAHIRKAN": "cuti melahirkan",
+    "CLTN": "cuti di luar tanggungan negara",
 }

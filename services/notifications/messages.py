@@ -26,6 +26,7 @@ KIND_LABELS = {
     "CUTI_BESAR": "cuti besar",
     "CUTI_MELAHIRKAN": "cuti melahirkan",
     "IZIN_LUAR_NEGERI": "izin ke luar negeri",
+    "CLTN": "cuti di luar tanggungan negara",
 }
 TIER_LABELS = {"UNIT_HEAD": "Kepala Unit Kerja", "OPD_HEAD": "Kepala Perangkat Daerah", "PPK": "PPK"}
 DUTY_LABELS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -9,8 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.api import SubmitRequestIn
+from contracts.api import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, AttachmentIn, SubmitRequestIn
 from contracts.bahasa import COUNTRY_NAMES
+from contracts.common import MAX_CLTN_DATES, RequestKind
 from services.portal.options import FormOptions, KindOption
 
 MAX_DAYS = 92
@@ -32,6 +34,9 @@ class RequestForm:
     reason: str = ""
     work_plan: str = ""
     purpose: str = ""
+    leave_address: str = ""
+    leave_phone: str = ""
+    attachments: list[AttachmentIn] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)  # required fields left empty (not nagged about while typing)
     body: SubmitRequestIn | None = None
@@ -59,6 +64,24 @@ def _values(form: Mapping[str, Any] | Any, name: str) -> list[str]:
 def _one(form: Mapping[str, Any] | Any, name: str) -> str:
     values = _values(form, name)
     return values[0] if values else ""
+
+
+def _uploads(form: Mapping[str, Any] | Any, f: RequestForm) -> list[AttachmentIn]:
+    """Files chosen in the form's document fields, base64 as the API takes them (the service judges them)."""
+    getter = getattr(form, "getlist", None)
+    raw: Sequence[Any] = getter("lampiran") if getter else []
+    files = [u for u in raw if hasattr(u, "file") and getattr(u, "filename", "")]
+    if len(files) > MAX_ATTACHMENTS:
+        f.errors["lampiran"] = f"Paling banyak {MAX_ATTACHMENTS} lampiran."
+        return []
+    out = []
+    for upload in files:
+        content = upload.file.read(MAX_ATTACHMENT_BYTES + 1)
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            f.errors["lampiran"] = f"Berkas {upload.filename} lebih dari {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB."
+            return []
+        out.append(AttachmentIn(name=str(upload.filename)[:200], content_base64=base64.b64encode(content).decode()))
+    return out
 
 
 def _parse_day(text: str) -> date | None:
@@ -93,8 +116,9 @@ def _dates(option: KindOption, f: RequestForm) -> list[date]:
         if last < first:
             f.errors["sampai"] = "Tanggal selesai tidak boleh sebelum tanggal mulai."
             return []
-        if (last - first).days >= MAX_DAYS:
-            f.errors["sampai"] = f"Paling lama {MAX_DAYS} hari dalam satu pengajuan."
+        limit = MAX_CLTN_DATES if option.kind == RequestKind.CLTN else MAX_DAYS
+        if (last - first).days >= limit:
+            f.errors["sampai"] = f"Paling lama {limit} hari dalam satu pengajuan."
             return []
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     outside = [d for d in days if not option.allows(d)]
@@ -117,6 +141,8 @@ def parse_request_form(
         reason=_one(form, "alasan"),
         work_plan=_one(form, "rencana_kerja"),
         purpose=_one(form, "tujuan_perjalanan"),
+        leave_address=_one(form, "alamat_cuti"),
+        leave_phone=_one(form, "telepon_cuti"),
     )
     option = options.option(f.kind)
     if option is None:
@@ -148,6 +174,16 @@ def parse_request_form(
         f.errors["alasan"] = "Alasan paling panjang 4000 karakter."
     if len(f.work_plan) > 4000:
         f.errors["rencana_kerja"] = "Rencana kerja paling panjang 4000 karakter."
+    leave = None
+    if option.kind.is_leave:
+        if not f.leave_address:
+            f.require("alamat_cuti", "Isi alamat selama menjalankan cuti.")
+        elif len(f.leave_address) > 500:
+            f.errors["alamat_cuti"] = "Alamat paling panjang 500 karakter."
+        if not f.leave_phone:
+            f.require("telepon_cuti", "Isi nomor telepon yang dapat dihubungi selama cuti.")
+        leave = {"address": f.leave_address, "phone": f.leave_phone}
+        f.attachments = _uploads(form, f)
     if f.errors:
         return f
     try:
@@ -158,11 +194,27 @@ def parse_request_form(
             reason=f.reason,
             work_plan=f.work_plan or None,
             travel_purpose=purpose,
+            leave=leave,
+            attachments=f.attachments,
         )
     except ValidationError as exc:
         for err in exc.errors():
             where = str(err["loc"][0]) if err["loc"] else "jenis"
-            name = {"dates": "tanggal", "location": "lokasi", "reason": "alasan", "work_plan": "rencana_kerja"}
+            name = {
+                "dates": "tanggal",
+                "location": "lokasi",
+                "reason": "alasan",
+                "work_plan": "rencana_kerja",
+                "attachments": "lampiran",
+            }
+            if where == "leave":
+                where = "telepon_cuti" if "phone" in map(str, err["loc"]) else "alamat_cuti"
+                f.errors[where] = (
+                    "Nomor telepon hanya angka, spasi, tanda hubung dan + (5–25 karakter)."
+                    if where == "telepon_cuti"
+                    else "Alamat tidak valid."
+                )
+                continue
             f.errors[name.get(where, where)] = "Isian tidak valid (mengandung karakter yang tidak diizinkan)."
     return f
 

@@ -26,6 +26,7 @@ KIND_LABELS = {
     RequestKind.CUTI_BESAR: "Cuti besar",
     RequestKind.CUTI_MELAHIRKAN: "Cuti melahirkan",
     RequestKind.IZIN_LUAR_NEGERI: "Izin ke luar negeri",
+    RequestKind.CLTN: "Cuti di luar tanggungan negara",
 }
 BASELINE_HORIZON_DAYS = 14
 # Refusals that mean "this kind is not for you", as opposed to "not on this day" or "not with this balance".
@@ -56,6 +57,25 @@ class DateWindow:
 
 
 @dataclass(frozen=True)
+class DocumentNeed:
+    """A supporting document the pack asks for, as the form explains it: what, when, and on what basis."""
+
+    document: str
+    clause: str
+    source: str
+    more_than_days: int = 0
+    waives_min_service: bool = False
+
+    @property
+    def when(self) -> str:
+        if self.waives_min_service:
+            return "bila masa kerja Anda belum memenuhi syarat"
+        if self.more_than_days:
+            return f"wajib bila lebih dari {self.more_than_days} hari"
+        return "wajib"
+
+
+@dataclass(frozen=True)
 class KindOption:
     kind: RequestKind
     label: str
@@ -63,6 +83,7 @@ class KindOption:
     needs_location: bool
     abroad_allowed: bool = True
     needs_purpose: bool = False
+    documents: tuple[DocumentNeed, ...] = ()
 
     def allows(self, day: date) -> bool:
         return any(w.contains(day) for w in self.windows)
@@ -114,10 +135,22 @@ async def form_options(c: Container, person: Person) -> FormOptions:
     # decides, and its refusal cites the clause.
     leave = (DateWindow(date(today.year, 1, 1), date(today.year + 1, 12, 31), pick="range"),)
     probe_day = next((d for d in horizon if d.weekday() < 5 and d > today), today + timedelta(days=1))
+    in_force = regional or packs.baseline
     for kind in (k for k in RequestKind if k.is_leave):
         refusal = verdict(kind, probe_day).refusal
         if refusal is None or refusal.code not in NOT_FOR_YOU:
-            kinds.append(KindOption(kind, KIND_LABELS[kind], leave, needs_location=False))
+            rule = next((r for r in in_force.pack.leave.kinds if r.kind == kind), None)
+            documents = tuple(
+                DocumentNeed(
+                    document=d.document,
+                    clause=d.clause,
+                    source=in_force.cite(d).source,
+                    more_than_days=d.more_than_days,
+                    waives_min_service=d.waives_min_service,
+                )
+                for d in (rule.documents if rule is not None else ())
+            )
+            kinds.append(KindOption(kind, KIND_LABELS[kind], leave, needs_location=False, documents=documents))
     # A trip abroad needs permission on any day, weekends and holidays included; it shares the leave's span
     # picker (the evaluator refuses days already past).
     travel = RequestKind.IZIN_LUAR_NEGERI

@@ -20,6 +20,8 @@ from contracts.events import request_stream
 from services.auth import Principal
 from services.container import Container
 from services.judge import judge
+from services.leave.attachments import current_attachments, record_attachments
+from services.leave.files import DecodedFile, decode_files
 from services.problems import Problem
 from services.requests.links import check_link
 from services.requests.views import request_out
@@ -65,12 +67,32 @@ async def visible_request(c: Container, request_id: UUID, position: int, viewer:
 
 
 async def _seal_personal(c: Container, principal: Principal, body: SubmitRequestIn) -> Any:
-    data = {
+    data: dict[str, Any] = {
         "reason": body.reason,
         "work_plan": body.work_plan,
         "location_text": body.location.text if body.location else None,
     }
+    if body.kind.is_leave and body.leave is not None:
+        # the form's "alamat selama menjalankan cuti" and phone: personal data, sealed with the rest
+        data["leave_address"] = body.leave.address
+        data["leave_phone"] = body.leave.phone
     return await c.vault.seal(principal.nip, "request", data, c.clock.now())
+
+
+def _leave_files(body: SubmitRequestIn) -> list[DecodedFile]:
+    """What a leave request must carry beyond the common fields, checked before any rule is asked."""
+    if body.kind.is_flexible_work:
+        if body.attachments:
+            raise Problem(422, "attachments_not_allowed", "Lampiran hanya untuk pengajuan cuti.")
+        return []
+    if body.leave is None:
+        raise Problem(
+            422,
+            "leave_details_required",
+            "Alamat dan nomor telepon selama menjalankan cuti wajib diisi (formulir cuti, Peraturan BKN 24/2017 "
+            "Anak Lampiran I.b).",
+        )
+    return decode_files(body.attachments)
 
 
 async def submit_request(
@@ -102,10 +124,14 @@ async def submit_request(
         await check_link(c, person.nip, body)
 
     started = time.perf_counter()
-    evaluation = await judge(c, person, body)
+    files = _leave_files(body)
+    evaluation = await judge(c, person, body, attachments=len(files))
     if not evaluation.allowed:
         raise refusal_problem(evaluation)
     judged = time.perf_counter()
+    if files:
+        # sealed and recorded before the workflow starts: a request never exists without its documents
+        await record_attachments(c, principal, request_id, files, round_=1)
 
     inp = ApprovalInput(
         request_id=request_id,
@@ -224,9 +250,15 @@ async def resubmit_request(
             "not_returned",
             f"Hanya pengajuan yang dikembalikan yang dapat diajukan ulang (status {row['status']}).",
         )
-    evaluation = await judge(c, principal.person, body, pinned=row["policy"], resubmitting=request_id)
+    files = _leave_files(body)
+    kept = [] if files else await current_attachments(c, request_id)
+    evaluation = await judge(
+        c, principal.person, body, pinned=row["policy"], resubmitting=request_id, attachments=len(files or kept)
+    )
     if not evaluation.allowed:
         raise refusal_problem(evaluation)
+    if files:  # new documents replace the earlier set; none sent keeps it
+        await record_attachments(c, principal, request_id, files, round_=row["round"] + 1)
     handle = c.temporal.get_workflow_handle(workflow_id_for(request_id))
     command = ResubmitCommand(
         actor=principal.nip,

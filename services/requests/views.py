@@ -14,6 +14,8 @@ from policy.calendar import format_tanggal
 from policy.evaluator import trip_leave_notice
 from services.auth import Principal
 from services.container import Container
+from services.leave.attachments import attachments_out, current_attachments
+from services.leave.external import external_approvals_out
 from services.privacy import ERASED
 from services.readmodels import local_time
 
@@ -23,6 +25,21 @@ async def can_view(c: Container, viewer: Principal, row: asyncpg.Record) -> bool
         return True
     if viewer.region == row["region"] and (viewer.has(Role.INSPECTOR) or viewer.has(Role.ADMIN)):
         return True
+    return await is_approver_of(c, viewer, row)
+
+
+async def can_read_attachments(c: Container, viewer: Principal, row: asyncpg.Record | dict[str, Any]) -> bool:
+    """Supporting documents (a doctor's certificate, …): the requester, its approvers and the region's inspectors
+    only — not the admin, who runs the directory but has no part in the request."""
+    if viewer.nip == row["requester_nip"]:
+        return True
+    if viewer.region == row["region"] and viewer.has(Role.INSPECTOR):
+        return True
+    return await is_approver_of(c, viewer, row)
+
+
+async def is_approver_of(c: Container, viewer: Principal, row: asyncpg.Record | dict[str, Any]) -> bool:
+    """On the request's route, assigned one of its tasks, acting for or holding a delegation from such a one."""
     involved = {s["approver_nip"] for s in row["route"]} | {s.get("on_behalf_of") for s in row["route"]}
     involved |= await c.reads.task_people(row["request_id"])
     involved.discard(None)
@@ -55,6 +72,15 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
     reason = personal.get("reason") if personal is not None else (ERASED if row["personal"] else None)
     refusal = row["refusal"]
     kind = RequestKind(row["kind"])
+    leave = None
+    if personal is not None and personal.get("leave_address"):
+        leave = {"address": personal["leave_address"], "phone": personal.get("leave_phone")}
+    elif personal is None and row["personal"] and RequestKind(row["kind"]).is_leave:
+        leave = {"address": ERASED, "phone": ERASED}
+    attachments = []
+    if RequestKind(row["kind"]).is_leave and (viewer is None or await can_read_attachments(c, viewer, row)):
+        attachments = await current_attachments(c, row["request_id"])
+    external = await external_approvals_out(c, row["request_id"]) if row["kind"] == RequestKind.CLTN else []
     return RequestOut(
         id=row["request_id"],
         status=row["status"],
@@ -106,6 +132,9 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
         submitted_at=row["submitted_at"],
         updated_at=row["updated_at"],
         submitted_at_local=local_time(row["submitted_at"], row["timezone"]),
+        leave=leave,
+        attachments=attachments_out(row["request_id"], attachments),
+        external_approvals=external,
     )
 
 

@@ -59,6 +59,9 @@ def _person(data: Mapping[str, Any]) -> Person:
         acting_for=data.get("acting_for"),
         email=data.get("email"),
         phone=data.get("phone"),
+        rank=data.get("rank"),
+        position=data.get("position"),
+        service_start=data.get("service_start"),
     )
 
 

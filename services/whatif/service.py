@@ -39,6 +39,7 @@ READ_TYPES = (
     "RequestExpired",
     "QuotaReserved",
     "QuotaReleased",
+    "LeaveAttachmentsStored",
 )
 # Unit-cap slots are re-counted by the simulator itself; only annual-leave quota events are read.
 _READ_SQL = """

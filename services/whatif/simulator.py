@@ -139,7 +139,11 @@ class Simulation:
         self.slots: Counter[tuple[str, str, date]] = Counter()
         self.citations = CitationPool()
         self.tracked: dict[str, Tracked] = {}
-        self._drafts: dict[tuple[RequestKind, tuple[date, ...], str | None, TravelPurpose | None], RequestDraft] = {}
+        self._drafts: dict[
+            tuple[RequestKind, tuple[date, ...], str | None, TravelPurpose | None, int], RequestDraft
+        ] = {}
+        # supporting documents per request, as recorded before its submission or resubmission
+        self.attachments: dict[str, int] = {}
         self.held_back: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         self.last_position = 0
         self.checked = 0
@@ -158,6 +162,7 @@ class Simulation:
             "RequestExpired": self._ended,
             "QuotaReserved": self._leave_changed,
             "QuotaReleased": self._leave_changed,
+            "LeaveAttachmentsStored": self._attachments_stored,
         }
 
     # -- feeding ------------------------------------------------------------------------------------------
@@ -183,11 +188,19 @@ class Simulation:
 
     # -- submission ---------------------------------------------------------------------------------------
 
+    def _attachments_stored(self, event: LogEvent) -> None:
+        self.attachments[str(event.payload["request_id"])] = len(event.payload.get("attachments") or ())
+
     def _draft_of(
-        self, kind: RequestKind, dates: tuple[date, ...], country: str | None, purpose: TravelPurpose | None = None
+        self,
+        kind: RequestKind,
+        dates: tuple[date, ...],
+        country: str | None,
+        purpose: TravelPurpose | None = None,
+        attachments: int = 0,
     ) -> RequestDraft:
         # A season repeats the same few hundred (kind, dates, country); the draft is immutable, so share it.
-        key = (kind, dates, country, purpose)
+        key = (kind, dates, country, purpose, attachments)
         found = self._drafts.get(key)
         if found is None:
             location = Location(text=SEALED_TEXT, country=country) if country else None
@@ -197,6 +210,7 @@ class Simulation:
                 location=location,
                 reason=SEALED_TEXT,
                 travel_purpose=purpose,
+                attachments=attachments,
             )
         return found
 
@@ -225,7 +239,7 @@ class Simulation:
         self.tracked[rid] = t
         if simulated:
             assert person is not None
-            request = self._draft_of(kind, dates, t.country, t.travel_purpose)
+            request = self._draft_of(kind, dates, t.country, t.travel_purpose, self.attachments.get(rid, 0))
             then = self._rejudge(t, person, request, event, pinned=None) if self.verify else None
             if not t.mirrored:
                 self._judge_draft_submission(t, person, request, event, then)
@@ -351,7 +365,7 @@ class Simulation:
         t.country = p.get("country")
         person = self.directory.index.get(t.nip)
         if t.simulated and person is not None:
-            request = self._draft_of(t.kind, dates, t.country, t.travel_purpose)
+            request = self._draft_of(t.kind, dates, t.country, t.travel_purpose, self.attachments.get(t.request_id, 0))
             then: Judged | None = None
             if self.verify:
                 pinned = PolicyRef.model_validate(t.then_ref) if t.then_ref else None

@@ -122,6 +122,8 @@ async def workload(stack: RunningStack, db: asyncpg.Pool, rng: random.Random, co
         nip = rng.choice(STAFF)
         kind = rng.choice(["WFH", "WFH", "WFA", "CUTI_TAHUNAN"])
         body: dict[str, Any] = {"kind": kind, "dates": sorted(rng.sample(DAYS, rng.randint(1, 2))), "reason": "Urusan"}
+        if kind.startswith("CUTI"):
+            body["leave"] = {"address": "Jl. Merdeka 1", "phone": "081234567890"}
         if kind == "WFA":
             body["location"] = {"text": "Rumah orang tua", "country": rng.choice(["ID", "MY"])}
         async with await stack.as_user(nip) as asn:

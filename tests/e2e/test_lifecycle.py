@@ -22,6 +22,7 @@ PPK = "198609222008011156"
 STAFF = ["199505042021012163", "197809212003122164", "197603131999112162", "197610092002091161"]
 UNIT2_STAFF = ["198912022013092166", "199301242015041167", "198309122005032168"]  # DISHUB-U2
 UNIT2_HEAD = "198110052005061165"
+LEAVE = {"leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890"}}
 
 
 def fast_kendari_pack(version: str, remind: str, escalate: str, escalate_to: str = "next_tier") -> str:
@@ -203,7 +204,9 @@ async def test_cancel_before_the_decision_and_after_approval_releases_the_leave(
         again = await asn.post(f"/api/requests/{pending['id']}/cancel", json={})
         assert again.status_code == 409
     leave = await submit(
-        stack, STAFF[3], {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-30", "2025-12-31"], "reason": "Acara keluarga"}
+        stack,
+        STAFF[3],
+        {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-30", "2025-12-31"], "reason": "Acara keluarga", **LEAVE},
     )
     assert leave["route"] == ["UNIT_HEAD", "OPD_HEAD", "PPK"]
     async with await stack.as_user(UNIT_HEAD) as head:
@@ -234,7 +237,9 @@ async def test_cancel_before_the_decision_and_after_approval_releases_the_leave(
     assert types[-1] == "RequestCancelled" and types.count("RequestCancelled") == 1
     # the days came back: a new request for the same days is debited from a full balance again
     again = await submit(
-        stack, STAFF[3], {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-30", "2025-12-31"], "reason": "Acara keluarga"}
+        stack,
+        STAFF[3],
+        {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-30", "2025-12-31"], "reason": "Acara keluarga", **LEAVE},
     )
     assert again["leave_debit"]["available"] == 12
 
@@ -336,7 +341,7 @@ async def test_delegation_lets_a_colleague_decide_on_behalf_of_the_holder(stack:
 
 async def test_resubmitting_leave_with_more_days_reserves_the_new_amount(stack: RunningStack) -> None:
     nip = "197610092002091161"  # Kurnia Lestari, PPPK_PW, DISHUB-U1
-    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-05", "2026-01-06"], "reason": "Urusan keluarga"}
+    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-05", "2026-01-06"], "reason": "Urusan keluarga", **LEAVE}
     created = await submit(stack, nip, body)
     r = await decide(stack, UNIT_HEAD, created["current_task_id"], "return", "Mohon tambah satu hari")
     assert r.json()["status"] == "RETURNED"

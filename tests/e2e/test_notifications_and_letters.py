@@ -193,7 +193,13 @@ async def documents(stack: RunningStack, nip: str, request_id: str) -> list[dict
         return [d for d in r.json() if d["kind"] != "formulir_cuti"]
 
 
-ANNUAL_LEAVE = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30", "2025-12-31"], "reason": "Pulang kampung"}
+LEAVE = {"leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890"}}
+ANNUAL_LEAVE = {
+    "kind": "CUTI_TAHUNAN",
+    "dates": ["2025-12-29", "2025-12-30", "2025-12-31"],
+    "reason": "Pulang kampung",
+    "leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890"},
+}
 SHARED: dict[str, str] = {}
 
 
@@ -483,7 +489,7 @@ OTHER_REGIONS = [  # (requester, pemda on the letterhead, place of signing, zone
 async def test_annual_leave_in_every_region_is_mailed_and_lettered(
     stack: RunningStack, sink: MailSink, requester: str, pemda: str, seat: str, zone: str
 ) -> None:
-    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-13", "2026-01-14"], "reason": "Urusan keluarga"}
+    body = {"kind": "CUTI_TAHUNAN", "dates": ["2026-01-13", "2026-01-14"], "reason": "Urusan keluarga", **LEAVE}
     created = await submit(stack, requester, body)
     request_id = created["id"]
     approvers = [step["approver_nip"] for step in created["route_steps"]]
@@ -567,7 +573,10 @@ async def test_fifty_approvals_in_one_opd_at_once_get_fifty_consecutive_numbers(
         if d.weekday() < 5 and d not in indonesia
     ]
     bodies = [
-        (staff[i % len(staff)], {"kind": "CUTI_SAKIT", "dates": [workdays[i // len(staff)]], "reason": "Rawat jalan"})
+        (
+            staff[i % len(staff)],
+            {"kind": "CUTI_SAKIT", "dates": [workdays[i // len(staff)]], "reason": "Rawat jalan", **LEAVE},
+        )
         for i in range(50)
     ]
     created = await asyncio.gather(*(submit(stack, nip, body) for nip, body in bodies))
@@ -608,7 +617,9 @@ async def test_a_cancelled_approval_revokes_its_letter_and_a_delegate_signs_on_b
         assert r.status_code == 201, r.text
         delegation = r.json()["id"]
     try:
-        created = await submit(stack, U2_STAFF, {"kind": "CUTI_SAKIT", "dates": ["2026-01-05"], "reason": "Operasi"})
+        created = await submit(
+            stack, U2_STAFF, {"kind": "CUTI_SAKIT", "dates": ["2026-01-05"], "reason": "Operasi", **LEAVE}
+        )
         await decide(stack, U2_HEAD, created["id"])
         await decide(stack, OPD_HEAD, created["id"])  # as the Wali Kota's delegate
         await settled(stack)

@@ -128,7 +128,14 @@ async def test_a_refusal_is_explained_with_the_clause_that_caused_it(stack: Runn
     asn = await portal_client(stack, STAFF)
     try:
         token = await token_of(asn, "/pengajuan")
-        body = {"jenis": "CUTI_TAHUNAN", "mulai": "2025-12-01", "sampai": "2025-12-02", "alasan": "Urusan keluarga"}
+        body = {
+            "jenis": "CUTI_TAHUNAN",
+            "mulai": "2025-12-01",
+            "sampai": "2025-12-02",
+            "alasan": "Urusan keluarga",
+            "alamat_cuti": "Jl. Sao-Sao 3, Kendari",
+            "telepon_cuti": "0812 4000 1111",
+        }
         preview = await asn.post("/pengajuan/pratinjau", data=dict(body, csrf_token=token))
         assert preview.status_code == 200
         assert "akan ditolak" in preview.text and "sudah lewat" in preview.text
@@ -334,3 +341,51 @@ async def test_the_public_board_counts_people_but_never_names_them(stack: Runnin
         for page in (r.text, whole.text):
             leaked = [p[1] for p in people if p[1] in page] + [p[0] for p in people if p[0] in page]
             assert leaked == []
+
+
+async def test_the_leave_form_asks_for_the_address_phone_and_documents_and_lists_them_after(
+    stack: RunningStack,
+) -> None:
+    asn = await portal_client(stack, STAFF_3)
+    head = await portal_client(stack, UNIT_HEAD)
+    try:
+        form = await asn.get("/pengajuan")
+        assert 'name="alamat_cuti"' in form.text and 'name="telepon_cuti"' in form.text
+        assert 'enctype="multipart/form-data"' in form.text
+        sick = form.text[form.text.index('id="dokumen-CUTI_SAKIT"') :]
+        sick = sick[: sick.index("</fieldset>")]
+        assert "Surat keterangan dokter</strong> — wajib bila lebih dari 1 hari" in sick and "Pasal 320" in sick
+
+        token = csrf_from(form.text)
+        sick_leave = {
+            "jenis": "CUTI_SAKIT",
+            "mulai": "2026-01-05",
+            "sampai": "2026-01-06",
+            "alasan": "Rawat inap",
+            "csrf_token": token,
+        }
+        no_address = await asn.post("/pengajuan", data=sick_leave)
+        assert no_address.status_code == 422 and "Isi alamat selama menjalankan cuti" in no_address.text
+
+        filled = {**sick_leave, "alamat_cuti": "RSUD Kota Kendari", "telepon_cuti": "0812 4000 2222"}
+        no_certificate = await asn.post("/pengajuan", data=filled)
+        assert no_certificate.status_code == 422 and "surat keterangan dokter" in no_certificate.text
+        assert "Pengajuan ditolak oleh kebijakan" in no_certificate.text
+
+        pdf = b"%PDF-1.4\n%%EOF\n"
+        sent = await asn.post(
+            "/pengajuan", data=filled, files={"lampiran": ("surat-dokter.pdf", pdf, "application/pdf")}
+        )
+        assert sent.status_code == 303, sent.text
+        request_id = sent.headers["location"].split("/pengajuan/")[1].split("?")[0]
+        for viewer in (asn, head):  # the requester and the approver see the document with its link
+            page = await viewer.get(f"/pengajuan/{request_id}")
+            assert "RSUD Kota Kendari" in page.text and "Dokumen pendukung" in page.text
+            link = re.search(
+                r'<a href="(/api/requests/[^"]+/attachments/[^"]+)" download>surat-dokter.pdf</a>', page.text
+            )
+            assert link is not None
+            assert (await viewer.get(link.group(1))).content == pdf
+    finally:
+        await asn.aclose()
+        await head.aclose()

@@ -144,7 +144,12 @@ async def test_kendari_annual_leave_goes_to_the_wali_kota(stack: RunningStack) -
     r = await post(
         stack,
         "197111271997062173",
-        {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30"], "reason": "Acara keluarga"},
+        {
+            "kind": "CUTI_TAHUNAN",
+            "dates": ["2025-12-29", "2025-12-30"],
+            "reason": "Acara keluarga",
+            "leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890"},
+        },
     )
     assert r.status_code == 201, r.text
     body = r.json()

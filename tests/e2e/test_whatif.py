@@ -184,7 +184,12 @@ async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 async def test_kendari_draft_without_the_ppk_tier_shows_the_changed_routes(stack: RunningStack) -> None:
-    leave = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30"], "reason": "Acara keluarga"}
+    leave = {
+        "kind": "CUTI_TAHUNAN",
+        "dates": ["2025-12-29", "2025-12-30"],
+        "reason": "Acara keluarga",
+        "leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890"},
+    }
     decided = (await submit(stack, KENDARI_LEAVE[0], leave)).json()
     assert decided["route"] == ["UNIT_HEAD", "OPD_HEAD", "PPK"]
     assert (await decide_all(stack, decided))["status"] == "APPROVED"
@@ -315,6 +320,10 @@ def _random_body(rng: random.Random) -> dict[str, Any]:
     body: dict[str, Any] = {"kind": kind, "dates": dates, "reason": "Keperluan dinas dan keluarga"}
     if kind == "WFA":
         body["location"] = {"text": "Rumah keluarga", "country": rng.choice(("ID", "ID", "ID", "MY"))}
+    if kind.startswith("CUTI"):
+        body["leave"] = {"address": "Rumah keluarga", "phone": "081234567890"}
+    if kind == "CUTI_SAKIT" and len(dates) > 1:  # the doctor's certificate
+        body["attachments"] = [{"name": "surat-dokter.pdf", "content_base64": "JVBERi0xLjQKJSVFT0YK"}]
     return body
 
 
@@ -346,7 +355,12 @@ async def _new_kendari_version_mid_season(stack: RunningStack) -> None:
     await decide_all(stack, after)
     async with await stack.as_user(KENDARI_AFTER) as asn:
         assert (await asn.post(f"/api/requests/{after['id']}/cancel", json={})).status_code == 200
-    leave = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-31"], "reason": "Acara keluarga"}
+    leave = {
+        "kind": "CUTI_TAHUNAN",
+        "dates": ["2025-12-31"],
+        "reason": "Acara keluarga",
+        "leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890"},
+    }
     refused_by_ppk = (await submit(stack, KENDARI_BEFORE, leave)).json()
     assert (await decide_all(stack, refused_by_ppk, last="reject"))["status"] == "REJECTED"
 

@@ -132,10 +132,11 @@ async def test_bodies_over_the_limit_are_refused_declared_or_streamed(stack: Run
             yield data[start : start + 16 * 1024]
 
     async with await stack.as_user(KENDARI_ADMIN) as admin:
-        declared = await admin.post("/api/requests", content=body, headers={"content-type": "application/json"})
+        declared = await admin.post("/api/delegations", content=body, headers={"content-type": "application/json"})
         streamed = await admin.post(
-            "/api/requests", content=chunked(body), headers={"content-type": "application/json"}
+            "/api/delegations", content=chunked(body), headers={"content-type": "application/json"}
         )
+
         csv = b"nip,name\n" + b"1,x\n" * (UPLOAD_LIMIT // 4)
         streamed_csv = await admin.post(
             "/api/admin/directory", content=chunked(csv), headers={"content-type": "text/csv"}
@@ -274,7 +275,8 @@ async def test_logs_never_carry_personal_data_beyond_the_nip(
 
 
 async def test_a_report_may_carry_its_attachment_but_no_more(stack: RunningStack) -> None:
-    """Daily reports get a larger body limit (a 2 MiB attachment in base64), every other JSON body does not."""
+    """Daily reports get a larger body limit (a 2 MiB attachment in base64), as do leave requests (five
+    documents); every other JSON body does not."""
     import uuid
 
     attachment = base64.b64encode(b"r" * (2 * 1024 * 1024 - 1)).decode()
@@ -282,7 +284,7 @@ async def test_a_report_may_carry_its_attachment_but_no_more(stack: RunningStack
     async with await stack.as_user(REPORT_TESTER) as admin:
         fits = await admin.post(f"/api/requests/{uuid.uuid4()}/reports", json=report)
         elsewhere = await admin.post(
-            "/api/requests", json={"kind": "WFH", "dates": ["2025-12-30"], "reason": attachment}
+            "/api/delegations", json={"delegate_nip": "1" * 18, "tiers": ["UNIT_HEAD"], "reason": attachment}
         )
         oversized = await admin.post(
             f"/api/requests/{uuid.uuid4()}/reports", json={**report, "text": "x" * (3 * 1024 * 1024)}

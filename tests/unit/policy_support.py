@@ -53,6 +53,7 @@ def judge(
     index: DirectoryIndex | None = None,
     today: date = TODAY,
     travel_purpose: TravelPurpose | None = None,
+    attachments: int = 0,
 ) -> Evaluation:
     index = index or directory()
     requester = index.get(nip)
@@ -61,7 +62,12 @@ def judge(
         packs=packset or packs(),
         requester=requester,
         draft=RequestDraft(
-            kind=RequestKind(kind), dates=list(dates), location=location, reason="uji", travel_purpose=travel_purpose
+            kind=RequestKind(kind),
+            dates=list(dates),
+            location=location,
+            reason="uji",
+            travel_purpose=travel_purpose,
+            attachments=attachments,
         ),
         directory=index,
         usage=usage or UsageSnapshot(),

@@ -111,3 +111,61 @@ def test_arbitrary_rows_are_either_parsed_or_refused_with_a_row(cells: list[str]
         parse_directory_csv(text, known_regions={"kendari"}, today=TODAY)
     except DirectoryInvalid as invalid:
         assert all(e.row >= 1 and e.reason for e in invalid.errors)
+
+
+def test_rank_position_and_service_start_are_read_in_any_order_after_the_required_columns() -> None:
+    text = (
+        HEADER
+        + ",service_start,phone,position,rank,email\n"
+        + "\n".join(
+            [
+                PPK + ',1999-03-01,,Bupati,"Pembina Utama, IV/e",',
+                OPD_HEAD + ",,,,,",
+                UNIT_HEAD + ",,,,,",
+                STAFF + ',,0812,Perawat Ahli Muda,"Penata Muda Tingkat I, III/b",s@x.id',
+            ]
+        )
+        + "\n"
+    )
+    people = {p.nip: p for p in parse_directory_csv(text, today=TODAY)}
+    staff = people["197310191996061006"]
+    assert (staff.rank, staff.position, staff.phone, staff.email) == (
+        "Penata Muda Tingkat I, III/b",
+        "Perawat Ahli Muda",
+        "0812",
+        "s@x.id",
+    )
+    assert people["198003132002021001"].service_start == date(1999, 3, 1)
+    assert staff.service_start is None
+
+
+def test_the_sample_directory_carries_rank_and_position() -> None:
+    people = {p.nip: p for p in parse_directory_csv(SAMPLE_DIRECTORY.read_text(), today=TODAY)}
+    assert people["198003132002021001"].rank == "Pembina Utama, IV/e"
+    assert people["198003132002021001"].position == "Bupati"
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("2020-02-30", "bukan tanggal"),
+        ("01-03-1999", "bukan tanggal"),
+        ("20200101", "YYYY-MM-DD"),
+        ("2026-01-05", "masa depan"),
+    ],
+)
+def test_a_bad_service_start_is_refused_with_its_row_number(cell: str, reason: str) -> None:
+    text = "\n".join([HEADER + ",service_start", PPK + ",", OPD_HEAD + ",", UNIT_HEAD + ",", STAFF + "," + cell]) + "\n"
+    [(row, why)] = refusal(text)
+    assert row == 5 and reason in why and "service_start" in why
+
+
+def test_unknown_and_duplicated_columns_are_still_refused() -> None:
+    assert "kolom tidak dikenal: golongan" in refusal(csv(PPK).replace("acting_for", "acting_for,golongan"))[0][1]
+    assert "kolom ganda: rank" in refusal(csv(PPK).replace("acting_for", "acting_for,rank,rank"))[0][1]
+
+
+def test_adding_the_new_columns_blank_keeps_the_directory_hash() -> None:
+    plain = parse_directory_csv(csv(PPK), today=TODAY)
+    widened = parse_directory_csv(HEADER + ",rank,position,service_start\n" + PPK + ",,,\n", today=TODAY)
+    assert directory_sha256(plain) == directory_sha256(widened)

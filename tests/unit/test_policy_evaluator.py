@@ -3,6 +3,8 @@ judging under an explicit or draft pack, and properties that must hold for any r
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -61,19 +63,22 @@ TWO_HATS = "199409102016122027"
 
 @lru_cache(maxsize=1)
 def plt_people() -> tuple[Person, ...]:
-    rows = []
-    for row in SAMPLE_CSV.read_text(encoding="utf-8").splitlines():
-        nip = row.split(",", 1)[0]
+    reader = csv.DictReader(io.StringIO(SAMPLE_CSV.read_text(encoding="utf-8")))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(reader.fieldnames or ()), lineterminator="\n")
+    writer.writeheader()
+    for row in reader:
+        nip = row["nip"]
         if nip in (VACANT_UNIT_HOLDER, VACANT_OPD_HOLDER, KUTIM_OPD_HEAD):
             continue
         if nip == PLT_UNIT_HEAD:
-            row = row.rsplit(",", 2)[0] + f",unit_head,{VACANT_UNIT_HOLDER}"
+            row.update(roles="unit_head", acting_for=VACANT_UNIT_HOLDER)
         elif nip == PLT_OPD_HEAD:
-            row = row.rsplit(",", 2)[0] + f",opd_head,{VACANT_OPD_HOLDER}"
+            row.update(roles="opd_head", acting_for=VACANT_OPD_HOLDER)
         elif nip == TWO_HATS:
-            row = row.rsplit(",", 2)[0] + ",unit_head;opd_head,"
-        rows.append(row)
-    return parse_directory_csv("\n".join(rows) + "\n", today=TODAY)
+            row.update(roles="unit_head;opd_head", acting_for="")
+        writer.writerow(row)
+    return parse_directory_csv(out.getvalue(), today=TODAY)
 
 
 @lru_cache(maxsize=1)
@@ -254,7 +259,7 @@ def test_a_request_across_the_window_edge_is_refused_with_advice_to_split() -> N
 
 
 def test_leave_across_the_window_edge_is_one_request() -> None:
-    evaluation = judge(KENDARI_SUPPORT, "CUTI_SAKIT", [D24 + timedelta(days=i) for i in range(14)])
+    evaluation = judge(KENDARI_SUPPORT, "CUTI_SAKIT", [D24 + timedelta(days=i) for i in range(14)], attachments=1)
     assert evaluation.allowed and evaluation.policy.id == "kendari"
     assert evaluation.working_days == 7
 
@@ -308,7 +313,7 @@ def test_unit_cap_is_returned_for_reservation_at_final_approval() -> None:
 
 
 def test_leave_rules_from_the_nip() -> None:
-    female = judge(LUWU_SUPPORT_F, "CUTI_MELAHIRKAN", [J5 + timedelta(days=i) for i in range(90)])
+    female = judge(LUWU_SUPPORT_F, "CUTI_MELAHIRKAN", [J5 + timedelta(days=i) for i in range(90)], attachments=1)
     assert female.allowed
     too_long = judge(LUWU_SUPPORT_F, "CUTI_ALASAN_PENTING", [J5 + timedelta(days=i) for i in range(31)])
     assert too_long.refusal is not None and too_long.refusal.code == "leave_too_long"

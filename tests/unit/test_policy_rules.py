@@ -13,6 +13,7 @@ import pytest
 
 from contracts.common import Citation, Location, Tier, TravelPurpose
 from contracts.evaluation import Evaluation, UsageSnapshot
+from policy.directory import DirectoryIndex
 from policy.evaluator import piket_days, staffing_minimum_for
 from policy.packs import PackSet
 
@@ -40,6 +41,7 @@ from .policy_support import (
     PESBAR_VITAL,
     judge,
     packs,
+    people,
     person,
 )
 
@@ -52,6 +54,16 @@ B531 = "Surat Menteri PANRB No. B/531/M.KT.02/2025"
 PERMEN = "PermenPANRB No. 4 Tahun 2025"
 PP11 = "PP No. 11 Tahun 2017 jo. PP No. 17 Tahun 2020"
 PP49 = "PP No. 49 Tahun 2018"
+PERBAN24 = "Peraturan BKN No. 24 Tahun 2017"
+SE_BAKN = "Surat Edaran Kepala BAKN No. 01/SE/1977"
+# a woman without a post in each region, from the sample directory (digit 15 of the NIP is 2)
+FEMALE = {
+    "kutai-timur": "198904162015072007",
+    "bitung": "197605021998092044",
+    "luwu-utara": "197111101994042089",
+    "pesisir-barat": "198512152010052125",
+    "kendari": "197603131999112162",
+}
 SKB = "SKB Menteri Agama, Menteri Ketenagakerjaan, dan Menteri PANRB"
 KEPPRES = "Keputusan Presiden No. 2 Tahun 2025"
 UU_PDP = "UU No. 27 Tahun 2022"
@@ -85,6 +97,8 @@ class Case:
     usage: UsageSnapshot = field(default_factory=UsageSnapshot)
     baseline_only: bool = False
     travel_purpose: TravelPurpose | None = None
+    attachments: int = 0
+    service_start: date | None = None  # the directory's service_start for `nip`, overriding the NIP's TMT
 
     @property
     def name(self) -> str:
@@ -101,9 +115,11 @@ def common_cases(
     young: str,
     span: tuple[date, date],
     flex: str,
+    haji: tuple[str, date | None] | None = None,
 ) -> list[Case]:
     """The leave, calendar and procedure rules every regional pack carries, each with its own case."""
     flex_loc = HOME if flex == "WFA" else None
+    pilgrim, started = haji or (young, None)
     return [
         Case(
             pack,
@@ -180,6 +196,41 @@ def common_cases(
             "CUTI_SAKIT",
             (J9, J10, date(2026, 1, 11), J12),
             "allowed",
+            attachments=1,
+        ),
+        # more than one day of sick leave needs a doctor's certificate
+        Case(
+            pack,
+            f"{pack}.cuti-sakit.surat-dokter",
+            (PP11, PERBAN24, PP49),
+            staff,
+            "CUTI_SAKIT",
+            (J5, J6),
+            "document_required",
+            "refusal",
+        ),
+        Case(
+            pack,
+            f"{pack}.cuti-alasan-penting.bukti",
+            (PERBAN24,),
+            staff,
+            "CUTI_ALASAN_PENTING",
+            (J5,),
+            "document_required",
+            "refusal",
+        ),
+        # PNS only, with five years of service: a PPPK is refused with PP 49/2018's list of kinds
+        Case(pack, f"{pack}.cltn", (PP11, PERBAN24, PP49), pppk, "CLTN", (J5,), "employee_type_not_allowed", "refusal"),
+        # maternity leave asks for the doctor's or midwife's letter on the pregnancy
+        Case(
+            pack,
+            f"{pack}.cuti-melahirkan.surat-keterangan",
+            (SE_BAKN, PERBAN24),
+            FEMALE[pack],
+            "CUTI_MELAHIRKAN",
+            (J5,),
+            "document_required",
+            "refusal",
         ),
         Case(
             pack,
@@ -200,6 +251,18 @@ def common_cases(
             (J5,),
             "employee_type_not_allowed" if young == pppk else "service_too_short",
             "refusal",
+        ),
+        # under five years of service, cuti besar for a first hajj with the flight schedule attached
+        Case(
+            pack,
+            f"{pack}.cuti-besar.ibadah-haji",
+            (PP11, PERBAN24),
+            pilgrim,
+            "CUTI_BESAR",
+            (J5,),
+            "allowed",
+            attachments=1,
+            service_start=started,
         ),
         Case(
             pack,
@@ -588,6 +651,7 @@ CASES: list[Case] = [
         opd_head="197001181993112145",
         pppk=PESBAR_DIRECT,
         young=PESBAR_DIRECT,
+        haji=(PESBAR_SUPPORT, date(2023, 1, 2)),
         span=(D24, D29),
         flex="WFH",
     ),
@@ -935,6 +999,61 @@ CASES: list[Case] = [
     ),
     Case(
         "national-baseline",
+        "baseline.cuti-sakit.surat-dokter",
+        (PP11, PERBAN24, PP49),
+        KUTIM_PPPK,
+        "CUTI_SAKIT",
+        (J5, J6),
+        "document_required",
+        "refusal",
+        baseline_only=True,
+    ),
+    Case(
+        "national-baseline",
+        "baseline.cuti-alasan-penting.bukti",
+        (PERBAN24,),
+        KUTIM_STAFF,
+        "CUTI_ALASAN_PENTING",
+        (J5,),
+        "document_required",
+        "refusal",
+        baseline_only=True,
+    ),
+    Case(
+        "national-baseline",
+        "baseline.cuti-besar.ibadah-haji",
+        (PP11, PERBAN24),
+        KUTIM_YOUNG,
+        "CUTI_BESAR",
+        (J5,),
+        "allowed",
+        baseline_only=True,
+        attachments=1,
+    ),
+    Case(
+        "national-baseline",
+        "baseline.cltn",
+        (PP11, PP49),
+        KUTIM_PPPK,
+        "CLTN",
+        (J5,),
+        "employee_type_not_allowed",
+        "refusal",
+        baseline_only=True,
+    ),
+    Case(
+        "national-baseline",
+        "baseline.cuti-melahirkan.surat-keterangan",
+        (SE_BAKN,),
+        FEMALE["kutai-timur"],
+        "CUTI_MELAHIRKAN",
+        (J5,),
+        "document_required",
+        "refusal",
+        baseline_only=True,
+    ),
+    Case(
+        "national-baseline",
         "baseline.cuti-melahirkan",
         (PP11, PP49),
         KUTIM_STAFF,
@@ -1045,6 +1164,10 @@ def _cited(case: Case, evaluation: Evaluation) -> list[Citation]:
     return list(evaluation.citations)
 
 
+def _with_service_start(nip: str, started: date) -> DirectoryIndex:
+    return DirectoryIndex(p.model_copy(update={"service_start": started}) if p.nip == nip else p for p in people())
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_rule_is_applied_and_cited(case: Case) -> None:
     if case.where == "piket":
@@ -1072,6 +1195,8 @@ def test_rule_is_applied_and_cited(case: Case) -> None:
             usage=case.usage,
             packset=_baseline_only() if case.baseline_only else None,
             travel_purpose=case.travel_purpose,
+            attachments=case.attachments,
+            index=_with_service_start(case.nip, case.service_start) if case.service_start else None,
         )
         outcome = evaluation.refusal.code if evaluation.refusal else evaluation.outcome
         detail = evaluation.refusal.message if evaluation.refusal else ""

@@ -137,8 +137,29 @@ async def test_the_form_becomes_the_apis_body_or_says_what_is_wrong() -> None:
     outside = parse_request_form(_form(jenis="WFH", tanggal="2026-01-05", alasan="x"), options)
     assert "di luar rentang" in outside.mistakes["tanggal"]
 
-    leave = parse_request_form(_form(jenis="CUTI_SAKIT", mulai="2025-12-22", sampai="2025-12-24", alasan="x"), options)
+    unreachable = parse_request_form(_form(jenis="CUTI_SAKIT", mulai="2025-12-22", alasan="x"), options)
+    assert set(unreachable.errors) == {"alamat_cuti", "telepon_cuti"} and unreachable.body is None
+    bad_phone = parse_request_form(
+        _form(jenis="CUTI_SAKIT", mulai="2025-12-22", alasan="x", alamat_cuti="Jl. A", telepon_cuti="telepon saya"),
+        options,
+    )
+    assert "Nomor telepon" in bad_phone.mistakes["telepon_cuti"]
+    leave = parse_request_form(
+        _form(
+            jenis="CUTI_SAKIT",
+            mulai="2025-12-22",
+            sampai="2025-12-24",
+            alasan="x",
+            alamat_cuti="Jl. Pattimura 2, Sangatta",
+            telepon_cuti="0812 555 0000",
+        ),
+        options,
+    )
     assert leave.body is not None and len(leave.body.dates) == 3
+    assert leave.body.leave is not None and leave.body.leave.address == "Jl. Pattimura 2, Sangatta"
+    sick = options.option("CUTI_SAKIT")
+    assert sick is not None and [d.document for d in sick.documents] == ["surat keterangan dokter"]
+    assert sick.documents[0].when == "wajib bila lebih dari 1 hari" and "Pasal 320" in sick.documents[0].clause
     backwards = parse_request_form(
         _form(jenis="CUTI_SAKIT", mulai="2025-12-24", sampai="2025-12-22", alasan="x"), options
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from contracts.api import CancelIn
+from contracts.api import MAX_ATTACHMENTS, CancelIn
 from contracts.events import request_stream
 from services.auth import Principal
 from services.container import Container
@@ -94,7 +94,9 @@ async def preview(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     fixed = form_data.get("jenis_tetap")
     form = parse_request_form(form_data, options, fixed_kind=fixed if isinstance(fixed, str) and fixed else None)
     body = preview_body(form, options)
-    evaluation = await judge(c, me.person, body) if body is not None else None
+    # the preview shows the route; files are not uploaded while typing, and a missing document is refused,
+    # with its article, when the form is sent
+    evaluation = await judge(c, me.person, body, attachments=MAX_ATTACHMENTS) if body is not None else None
     return await render(
         request,
         "_preview.html",
@@ -103,7 +105,19 @@ async def preview(request: Request, c: ContainerDep, me: ViewerDep) -> Response:
     )
 
 
-FIELD_NAMES = ("jenis", "tanggal", "mulai", "sampai", "lokasi", "negara", "alasan", "rencana_kerja")
+FIELD_NAMES = (
+    "jenis",
+    "tanggal",
+    "mulai",
+    "sampai",
+    "lokasi",
+    "negara",
+    "alasan",
+    "rencana_kerja",
+    "alamat_cuti",
+    "telepon_cuti",
+    "lampiran",
+)
 
 
 @router.post("/pengajuan")
@@ -195,6 +209,8 @@ def _prefill(view: Any) -> RequestForm:
         country=location.get("country") or "ID",
         reason=view.reason or "",
         work_plan=view.work_plan or "",
+        leave_address=(view.leave or {}).get("address") or "",
+        leave_phone=(view.leave or {}).get("phone") or "",
     )
 
 
