@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 
 import pytest
+from pydantic import BaseModel
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -20,7 +21,13 @@ from contracts.evaluation import DutyWindow, Obligation
 from deploy.infra import InfraAddresses
 from tests.conftest import create_database
 from tests.integration.workflow_harness import APPROVERS, REQUESTER, Harness, cite, harness, offset_to, record_history
-from workflows.compliance.models import CheckInCommand, ComplianceInput, DutyOutcome, compliance_workflow_id
+from workflows.compliance.models import (
+    CheckInCommand,
+    ComplianceInput,
+    DutyOutcome,
+    ReportCommand,
+    compliance_workflow_id,
+)
 from workflows.compliance.schedule import duties_for
 from workflows.compliance.workflow import ComplianceWorkflow
 
@@ -33,6 +40,7 @@ CHECKIN = Obligation(
     windows=(DutyWindow(label="pagi", start=time(7, 30), end=time(9, 0)),),
     citation=cite("checkin"),
 )
+REPORT = Obligation(kind="activity_report", deadline=time(23, 59), citation=cite("report"))
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +49,26 @@ async def h(infra: InfraAddresses) -> AsyncIterator[Harness]:
         yield running
 
 
-async def test_a_check_in_delivered_with_the_start_is_recorded_after_the_duties(h: Harness) -> None:
+@pytest.mark.parametrize(
+    ("update", "command", "recorded", "fixture"),
+    [
+        (
+            ComplianceWorkflow.check_in,
+            CheckInCommand(actor=REQUESTER.nip),
+            "CheckInRecorded",
+            "compliance_checkin_at_start",
+        ),
+        (
+            ComplianceWorkflow.report,
+            ReportCommand(actor=REQUESTER.nip, report_kind="activity"),
+            "ActivityReportSubmitted",
+            None,
+        ),
+    ],
+)
+async def test_an_update_delivered_with_the_start_is_recorded_after_the_duties(
+    h: Harness, update: object, command: BaseModel, recorded: str, fixture: str | None
+) -> None:
     request_id = uuid.uuid4()
     subject = f"request:{request_id}"
     inp = ComplianceInput(
@@ -56,7 +83,7 @@ async def test_a_check_in_delivered_with_the_start_is_recorded_after_the_duties(
             subject=subject,
             nip=REQUESTER.nip,
             days=[date(2025, 12, 30)],
-            obligations=[CHECKIN],
+            obligations=[CHECKIN, REPORT],
             timezone="Asia/Makassar",
             superiors={Tier.UNIT_HEAD: APPROVERS[Tier.UNIT_HEAD][0]},
         ),
@@ -72,14 +99,15 @@ async def test_a_check_in_delivered_with_the_start_is_recorded_after_the_duties(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
     outcome = await h.client.execute_update_with_start_workflow(
-        ComplianceWorkflow.check_in,
-        CheckInCommand(actor=REQUESTER.nip),
+        update,  # type: ignore[arg-type]
+        command,
         start_workflow_operation=start,
         result_type=DutyOutcome,
     )
     events = await h.store.read_stream(compliance_workflow_id(subject))
-    assert [e.type for e in events] == ["DutiesScheduled", "CheckInRecorded"]
+    assert [e.type for e in events] == ["DutiesScheduled", recorded]
     assert events[1].payload["duty_id"] == outcome.duty_id and outcome.status == "done"
     # What the service waits for before reading the duty covers the duty's scheduling too.
     assert outcome.last_position == events[1].position > events[0].position
-    await record_history(await start.workflow_handle(), "compliance_checkin_at_start")
+    if fixture is not None:
+        await record_history(await start.workflow_handle(), fixture)
