@@ -70,6 +70,17 @@ def _problem(exc: Exception, *, duties_begin: date | None = None, today: date | 
     return problem
 
 
+async def _request_duty_problem(c: Container, row: Any, exc: Exception) -> Problem:
+    """A refused check-in or report of a request, told apart from duties not yet scheduled."""
+    problem = _problem(exc, duties_begin=min(row["dates"]), today=await _today_in_region(c, row["region"]))
+    stream = compliance_workflow_id(f"request:{row['request_id']}")
+    if problem.code == "duties_closed" and await c.store.last_event(stream) is None:
+        # The approval starts the duties' workflow right after its last decision; until that workflow has
+        # scheduled them nothing was recorded, so sending again is safe.
+        return Problem(503, "duties_not_scheduled", "Kewajiban pengajuan ini sedang dijadwalkan; kirim lagi sebentar.")
+    return problem
+
+
 async def _today_in_region(c: Container, region: str) -> date:
     return c.clock.now().astimezone(fixed_zone((await c.policy.packs()).timezone_for(region))).date()
 
@@ -147,7 +158,7 @@ async def check_in(c: Container, me: Principal, request_id: UUID, body: CheckInI
             ComplianceWorkflow.check_in, CheckInCommand(actor=me.nip, location=sealed), result_type=DutyOutcome
         )
     except Exception as exc:
-        raise _problem(exc, duties_begin=min(row["dates"]), today=await _today_in_region(c, row["region"])) from exc
+        raise await _request_duty_problem(c, row, exc) from exc
     return await _duty_result(c, outcome)
 
 
@@ -191,7 +202,7 @@ async def submit_report(c: Container, me: Principal, request_id: UUID, body: Rep
             result_type=DutyOutcome,
         )
     except Exception as exc:
-        raise _problem(exc, duties_begin=min(row["dates"]), today=await _today_in_region(c, row["region"])) from exc
+        raise await _request_duty_problem(c, row, exc) from exc
     return await _duty_result(c, outcome)
 
 

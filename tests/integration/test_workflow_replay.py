@@ -5,6 +5,8 @@ generations are kept for each path, each standing for requests that may still be
 - `<path>.json`: today's, type ApprovalWorkflowV2 (from release 0.2.0; no patch markers);
 - `<path>.v2.json`: type ApprovalWorkflow with patch markers (releases before 0.2.0);
 - `<path>.v1.json`: type ApprovalWorkflow from before appends became local activities.
+ComplianceWorkflow keeps `compliance_checkin_at_start.json` (a check-in delivered with the workflow's start, with
+the patch duties-before-updates) and `.unpatched.json` (the same, recorded before that patch).
 Histories replay under the strict sandbox, so a non-deterministic call on a recorded path fails here too.
 Record today's generation again only for an intentional, versioned change: `LENTUR_RECORD_HISTORIES=1 pytest
 tests/integration/test_approval_workflow.py` (it rewrites the unsuffixed files only).

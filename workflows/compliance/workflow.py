@@ -33,6 +33,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.compliance.schedule import Duty, describe_windows, open_checkin
     from workflows.recording import append_to_stream
+    from workflows.versions import patched
+
+# An Update delivered together with the workflow's start runs before `run` (the SDK applies Updates first), so
+# without this a check-in could be recorded ahead of DutiesScheduled: the read model then had no duty to mark.
+DUTIES_BEFORE_UPDATES = "duties-before-updates"
 
 
 def _fail(code: str, message: str) -> ApplicationError:
@@ -52,6 +57,7 @@ class ComplianceWorkflow:
         self.lock = asyncio.Lock()
         self.changed = False
         self.stopped = False
+        self.scheduled = False
 
     def _now(self) -> datetime:
         return workflow.now() + timedelta(seconds=self.inp.clock_offset_seconds)
@@ -93,6 +99,7 @@ class ComplianceWorkflow:
                     SYSTEM_ACTOR,
                 )
             )
+            self.scheduled = True
         last_deadline = max((d.closes_at for d in inp.duties), default=self._now())
         accept_late_until = last_deadline + inp.late_grace
         while not self.stopped:
@@ -153,6 +160,11 @@ class ComplianceWorkflow:
             for d in self.inp.duties
         ]
 
+    async def _after_scheduling(self) -> None:
+        """Record a duty's fulfilment only after the duties themselves (asked only in that race: no marker else)."""
+        if not self.scheduled and patched(DUTIES_BEFORE_UPDATES):
+            await workflow.wait_condition(lambda: self.scheduled)
+
     # -- check-ins ------------------------------------------------------------------------------------
 
     def _participant(self, actor: str) -> None:
@@ -182,6 +194,7 @@ class ComplianceWorkflow:
 
     @workflow.update
     async def check_in(self, cmd: CheckInCommand) -> DutyOutcome:
+        await self._after_scheduling()
         async with self.lock:
             duty = self._check_in_duty(cmd)
             self.status[duty.duty_id] = "done"
@@ -231,6 +244,7 @@ class ComplianceWorkflow:
 
     @workflow.update
     async def report(self, cmd: ReportCommand) -> DutyOutcome:
+        await self._after_scheduling()
         async with self.lock:
             duty = self._report_duty(cmd)
             late = self._now() >= duty.closes_at
