@@ -1,4 +1,4 @@
-"""Where an approval's time goes, per process: `python -m deploy.bench.budget [APPROVALS]`.
+"""Where an approval's time goes, per process: `python -m deploy.bench.budget [APPROVALS] [OUT.json]`.
 
 Starts its own stack, then runs the bare workflow and the full path at concurrency 20 and reads, for each:
 CPU per approval by process, the Temporal dev server's request and persistence counters (its metrics
@@ -136,7 +136,11 @@ def main() -> None:
     )
     try:
         info = supervisor.start()
-        print(json.dumps(event_loop.run(measure(info, approvals, spy_dir)), indent=1))
+        figures = json.dumps(event_loop.run(measure(info, approvals, spy_dir)), indent=1)
+        if len(sys.argv) > 2:
+            Path(sys.argv[2]).write_text(figures)  # the stack's processes log to stdout too
+        else:
+            print(figures)
     finally:
         supervisor.stop()
         shutil.rmtree(state_dir.parent, ignore_errors=True)
