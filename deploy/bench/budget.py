@@ -3,8 +3,9 @@
 Starts its own stack, then runs the bare workflow and the full path at concurrency 20 and reads, for each:
 CPU per approval by process, the Temporal dev server's request and persistence counters (its metrics
 endpoint, before and after), and for the full path every SQL statement Postgres executed (log_statement,
-counted by application name). With `LENTUR_BUDGET_PYSPY=DIR` the API, worker and projector are sampled by
-py-spy into DIR meanwhile. docs/bench/README.md (*The budget of one approval*) holds the figures.
+counted by application name). With `LENTUR_BUDGET_PYSPY=DIR` (and `pip install py-spy`) the API, worker and
+projector are sampled by py-spy into DIR meanwhile. docs/bench/README.md (*The budget of one approval*)
+holds the figures.
 """
 
 from __future__ import annotations
