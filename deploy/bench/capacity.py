@@ -18,36 +18,22 @@ import re
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from deploy.bench.client import BenchClient
-from deploy.bench.scenarios import BareCeiling, FullPath, _fresh_database, run_concurrently
+from deploy.bench.scenarios import BareCeiling, FullPath, _event, _fresh_database, run_concurrently
 from deploy.bench.workload import HISTORY_START, directory_unit, request_history
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
 from eventstore.projector import Projection, ProjectionRunner
-from eventstore.store import AppendUnit, NewEvent, PostgresEventStore
+from eventstore.store import AppendUnit, PostgresEventStore
 from services.approvals.projection import ReadModelProjection
 from services.notifications.projection import NotifierConfig, NotifierProjection
 
 APPEND_BATCHES = (1, 10, 50, 200)
 PROJECTION_BATCHES = (10, 100)
-
-
-def _event(stream: str) -> NewEvent:
-    return NewEvent(
-        event_id=uuid.uuid4(),
-        stream_id=stream,
-        type="BenchEvent",
-        schema_version=1,
-        payload={"request_id": str(uuid.uuid4()), "tier": "UNIT_HEAD", "decision": "approve"},
-        occurred_at=datetime.now(UTC),
-        actor="199001012015011001",
-        correlation_id="capacity",
-    )
 
 
 async def _database(admin_dsn: str, name: str) -> tuple[str, asyncpg.Pool]:
