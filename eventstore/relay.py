@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import asyncpg
 import structlog
@@ -23,6 +24,10 @@ from runtime.telemetry import RELAY_PUBLISHED, producer_span, trace_headers
 log = structlog.get_logger(__name__)
 _RELAY_LOCK = 7461628
 EVENTS_CHANNEL = "lentur_events"
+# The cursor row is written at most this often while events keep coming, and as soon as they stop. A crash
+# re-publishes what was sent since: JetStream's duplicate window drops the copies and the projections skip
+# what they have, so effects stay exactly-once; each write was a commit of its own per published batch.
+CURSOR_SAVE_SECONDS = 1.0
 
 
 def events_stream(name: str, prefix: str, duplicate_window_seconds: int, replicas: int = 1) -> JStream:
@@ -77,6 +82,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self.is_leader = False
         self._cursor: int | None = None  # the last position published, known while leader
+        self._saved: int | None = None  # the position the cursor row holds
+        self._saved_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -108,17 +115,23 @@ class OutboxRelay:
             )
             # Read once per term as leader: while the lock is held no one else moves it.
             self._cursor = int(await conn.fetchval("SELECT position FROM relay_cursor WHERE name = $1", self.name))
+            self._saved, self._saved_at = self._cursor, time.monotonic()
             while not stop.is_set():
                 self._wake.clear()
                 sent = await self.publish_pending(conn)
                 if sent < self.batch_size:
                     # Caught up with what was there. An append committed meanwhile has set the wake already; the
                     # one-second poll covers a notification lost with a dropped connection.
-                    with contextlib.suppress(TimeoutError):
+                    try:
                         await asyncio.wait_for(self._wake.wait(), 1.0)
+                    except TimeoutError:
+                        await self.save_cursor(conn, now=True)  # quiet: the row catches up
         finally:
+            with contextlib.suppress(Exception):
+                await self.save_cursor(conn, now=True)
             self.is_leader = False
             self._cursor = None
+            self._saved = None
             with contextlib.suppress(Exception):
                 await conn.close()
 
@@ -152,8 +165,17 @@ class OutboxRelay:
                     for event, body, extra in messages
                 )
             )
-        await conn.execute("UPDATE relay_cursor SET position = $2 WHERE name = $1", self.name, events[-1].position)
         self._cursor = events[-1].position
+        await self.save_cursor(conn)
         self.published += len(events)
         RELAY_PUBLISHED.inc(len(events))
         return len(events)
+
+    async def save_cursor(self, conn: asyncpg.Connection, *, now: bool = False) -> None:
+        """Write the cursor row if it is behind, and (unless `now`) the last write is CURSOR_SAVE_SECONDS old."""
+        if self._cursor is None or self._cursor == self._saved:
+            return
+        if not now and time.monotonic() - self._saved_at < CURSOR_SAVE_SECONDS:
+            return
+        await conn.execute("UPDATE relay_cursor SET position = $2 WHERE name = $1", self.name, self._cursor)
+        self._saved, self._saved_at = self._cursor, time.monotonic()

@@ -6,6 +6,7 @@ state in-process only; behind several API replicas the rate is per replica (docu
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -95,6 +96,12 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 def signed_subject(token: str, secrets: list[str]) -> str | None:
     """The subject of a token that verifies with one of our secrets (expiry is the endpoint's business)."""
+    return _signed_subject(token, tuple(secrets))
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed_subject(token: str, secrets: tuple[str, ...]) -> str | None:
+    """Pure in its arguments (no clock), so remembered: a caller sends the same token request after request."""
     for secret in secrets:
         try:
             claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})

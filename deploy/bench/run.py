@@ -18,6 +18,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from deploy.bench.capacity import bench_capacity
 from deploy.bench.scenarios import (
     BareCeiling,
     FullPath,
@@ -30,7 +31,7 @@ from deploy.bench.workload import bench_directory
 from deploy.up import Supervisor, UpOptions
 from runtime import loop as event_loop
 
-SCENARIOS = ("path", "memory", "append", "verify", "whatif")
+SCENARIOS = ("path", "memory", "append", "verify", "whatif", "capacity")
 QUICK = {
     "path": [(1, 10), (20, 60), (100, 100)],
     "three_tier": 10,
@@ -192,6 +193,13 @@ async def _measure(
         result["verify_rebuild"] = await bench_verify_rebuild(admin_dsn, mode["sizes"])
     if "whatif" in only:
         result["whatif"] = await _whatif(mode["whatif_requests"], console)
+    if "capacity" in only:
+        console.log("kapasitas: plafon tiap bagian (append, proyeksi, Temporal, API)")
+
+        def cpu_of(name: str) -> float:
+            return cpu_seconds({name: info["pids"][name]}).get(name, 0.0)
+
+        result["capacity"] = await bench_capacity(info, full, mode is QUICK, cpu_of)
     return result
 
 
@@ -308,6 +316,22 @@ def render(console: Console, result: dict[str, Any]) -> None:
             str(row["rebuild_s"]),
         )
     console.print(scale)
+    capacity = result["scenarios"].get("capacity")
+    if capacity:
+        ceilings = Table(title="Kapasitas: plafon tiap bagian, diukur sendiri-sendiri (docs/CAPACITY.md)")
+        for column in ("bagian", "ukuran", "per detik"):
+            ceilings.add_column(column, justify="right")
+        for batch, row in capacity["append"].items():
+            ceilings.add_row("append (peristiwa/s)", f"{batch} per panggilan", f"{row['events_per_s']:,.0f}")
+        for name, rows in capacity["projection"].items():
+            for batch, row in rows.items():
+                ceilings.add_row(f"proyeksi {name} (peristiwa/s)", f"batch {batch}", f"{row['events_per_s']:,.0f}")
+        temporal = capacity["temporal"]
+        ceilings.add_row("Temporal, tugas alur kerja/s", "1 shard", f"{temporal['workflow_tasks_per_s']:,.0f}")
+        ceilings.add_row(
+            "API, permintaan/s per inti", "GET terautentikasi", f"{capacity['api']['requests_per_core_s']}"
+        )
+        console.print(ceilings)
     goals = Table(title="Target")
     for column in ("target", "terukur", "sasaran", "tercapai"):
         goals.add_column(column)

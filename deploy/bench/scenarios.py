@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import psutil
 from temporalio.client import Client
 
 from deploy.bench.bare import BareApproval
+from deploy.bench.client import BenchClient
 from deploy.bench.workload import (
     EVENTS_PER_REQUEST,
     HISTORY_START,
@@ -105,7 +105,7 @@ class FullPath:
             self._leave_slots = self.slots(LEAVE_DAYS)
         return next(self._leave_slots)
 
-    async def token(self, http: httpx.AsyncClient, nip: str) -> str:
+    async def token(self, http: BenchClient, nip: str) -> str:
         if nip not in self.tokens:
             r = await http.post("/api/dev/token", json={"nip": nip})
             r.raise_for_status()
@@ -121,8 +121,7 @@ class FullPath:
         decisions: list[float] = []
         answered: dict[str, list[float]] = {}  # request id → when each decision's answer arrived, in order
         failures: list[str] = []
-        limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=60, limits=limits) as http:
+        async with BenchClient(self.base_url) as http:
             slots = [self.next_leave_slot() if three_tier else self.next_slot() for _ in range(iterations)]
             for nip in {n for s in slots for n in s[:3]} | {self.directory.ppk}:
                 await self.token(http, nip)
@@ -131,29 +130,28 @@ class FullPath:
             async def one(i: int) -> None:
                 requester, head, opd_head, day = slots[i]
                 started = time.perf_counter()
-                r = await http.post(
-                    "/api/requests", json=body(day), headers={"Authorization": f"Bearer {self.tokens[requester]}"}
-                )
+                r = await http.post("/api/requests", json=body(day), token=self.tokens[requester])
                 if r.status_code != 201:
                     failures.append(f"submit {r.status_code}: {r.text[:200]}")
                     return
-                task_id = r.json()["current_task_id"]
-                times = answered.setdefault(r.json()["id"], [])
+                submitted = r.json()
+                task_id = submitted["current_task_id"]
+                times = answered.setdefault(submitted["id"], [])
+                answer = submitted
                 for approver in (head, opd_head, self.directory.ppk) if three_tier else (head, opd_head):
                     t = time.perf_counter()
                     d = await http.post(
-                        f"/api/tasks/{task_id}/decision",
-                        json={"decision": "approve"},
-                        headers={"Authorization": f"Bearer {self.tokens[approver]}"},
+                        f"/api/tasks/{task_id}/decision", json={"decision": "approve"}, token=self.tokens[approver]
                     )
                     times.append(time.perf_counter())
                     decisions.append(times[-1] - t)
                     if d.status_code != 200:
                         failures.append(f"decide {d.status_code}: {d.text[:200]}")
                         return
-                    task_id = d.json()["current_task_id"]
-                if d.json()["status"] != "APPROVED":
-                    failures.append(f"not approved: {d.json()['status']}")
+                    answer = d.json()
+                    task_id = answer["current_task_id"]
+                if answer["status"] != "APPROVED":
+                    failures.append(f"not approved: {answer['status']}")
                     return
                 totals.append(time.perf_counter() - started)
 
@@ -540,9 +538,8 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
 
 
 async def bench_memory(full: FullPath, pids: dict[str, int], pending: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=40, max_keepalive_connections=40)
     failures = 0
-    async with httpx.AsyncClient(base_url=full.base_url, timeout=60, limits=limits) as http:
+    async with BenchClient(full.base_url) as http:
         slots = [full.next_slot() for _ in range(pending)]
         for nip in {s[0] for s in slots}:
             await full.token(http, nip)
@@ -550,9 +547,7 @@ async def bench_memory(full: FullPath, pids: dict[str, int], pending: int) -> di
         async def one(i: int) -> None:
             nonlocal failures
             requester, _, _, day = slots[i]
-            r = await http.post(
-                "/api/requests", json=wfh_body(day), headers={"Authorization": f"Bearer {full.tokens[requester]}"}
-            )
+            r = await http.post("/api/requests", json=wfh_body(day), token=full.tokens[requester])
             failures += r.status_code != 201
 
         wall = await run_concurrently(pending, 20, one)

@@ -74,17 +74,38 @@ async def save_changes(conn: asyncpg.Connection, state: ApprovalState) -> None:
         table.clear_changes()
 
 
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # each read-model table's columns in order, read once per process
+
+
+async def table_columns(conn: asyncpg.Connection, name: str) -> tuple[str, ...]:
+    columns = _COLUMNS.get(name)
+    if columns is None:
+        rows = await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped "
+            "ORDER BY attnum",
+            name,
+        )
+        columns = _COLUMNS[name] = tuple(r["attname"] for r in rows)
+    return columns
+
+
 async def upsert(conn: asyncpg.Connection, table: Table, rows: list[Row]) -> None:
+    """All rows in one statement: an array of the table's own row type, unnested. The columns a row does not
+    carry are sent as NULL and left out of the insert, so they keep their defaults and stored values."""
     if not rows:
         return
-    columns = list(rows[0])
-    quoted = [f'"{c}"' for c in columns]
-    placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
-    updates = ", ".join(f"{q} = EXCLUDED.{q}" for c, q in zip(columns, quoted, strict=True) if c not in table.key)
+    present = list(rows[0])
+    every = await table_columns(conn, table.name)
+    quoted = [f'"{c}"' for c in present]
+    updates = ", ".join(f"{q} = EXCLUDED.{q}" for c, q in zip(present, quoted, strict=True) if c not in table.key)
     conflict = ", ".join(table.key)
     action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    sql = f"INSERT INTO {table.name} ({', '.join(quoted)}) VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}"
-    await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+    listed = ", ".join(quoted)
+    sql = (
+        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest($1::{table.name}[]) "
+        f"ON CONFLICT ({conflict}) {action}"
+    )
+    await conn.execute(sql, [tuple(row.get(c) for c in every) for row in rows])
 
 
 async def write_full_state(conn: asyncpg.Connection, state: ApprovalState) -> None:

@@ -94,7 +94,10 @@ class NotificationDispatcher:
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("notification_pass_failed", error=str(exc))
                     worked = 0
-                if not worked:
+                if worked < self.batch_size and self._next_digest_check is not None:
+                    # Everything due was claimed (and no digest went out): rows committed since have set the wake
+                    # already (the pass cleared it first), so the next pass waits for them instead of claiming
+                    # nothing at once.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), 1.0)
         finally:

@@ -182,18 +182,21 @@ class NotifierProjection:
                 notifications.append(row)
                 deliveries.extend(channels)
         if notifications:
-            await conn.executemany(
+            # One statement per batch: a column array each, unnested into rows.
+            await conn.execute(
                 "INSERT INTO notifications (id, event_id, position, recipient_nip, region, kind, request_id, task_id, "
-                "title, body, link, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-                "ON CONFLICT DO NOTHING",
-                notifications,
+                "title, body, link, created_at) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], "
+                "$4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], "
+                "$12::timestamptz[]) ON CONFLICT DO NOTHING",
+                *(list(column) for column in zip(*notifications, strict=True)),
             )
         if deliveries:
-            await conn.executemany(
+            await conn.execute(
                 "INSERT INTO notification_deliveries (id, notification_id, recipient_nip, region, channel, address, "
-                "digest, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                "digest, next_attempt_at, created_at) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], "
+                "$4::text[], $5::text[], $6::text[], $7::boolean[], $8::timestamptz[], $9::timestamptz[]) "
                 "ON CONFLICT DO NOTHING",
-                deliveries,
+                *(list(column) for column in zip(*deliveries, strict=True)),
             )
         for row in notifications:
             NOTIFICATIONS_RECORDED.labels(row[5]).inc()

@@ -111,3 +111,19 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.jwt_secret.get_secret_value() == "j" * 40
     assert [s.get_secret_value() for s in settings.jwt_previous_secrets] == [OLD]
     assert "j" * 40 not in repr(settings) and "v" * 40 not in repr(settings)
+
+
+def test_a_remembered_token_still_expires_and_a_forged_one_is_never_remembered() -> None:
+    now = [datetime.now(UTC).timestamp()]
+    service = TokenService(NEW, 60, leeway_seconds=0, epoch_seconds=lambda: now[0])
+    token, expires = service.issue(NIP)
+    assert service.subject(token) == NIP
+    assert service.subject(token) == NIP  # remembered
+    header, payload, signature = token.split(".")
+    with pytest.raises(Problem) as forged:
+        service.subject(f"{header}.{payload}.{signature[:-4]}AAAA")
+    assert forged.value.code == "invalid_token"
+    now[0] = expires.timestamp() + 1  # the remembered token is past its expiry now
+    with pytest.raises(Problem) as expired:
+        service.subject(token)
+    assert expired.value.code == "token_expired"
