@@ -75,6 +75,7 @@ async def save_changes(conn: asyncpg.Connection, state: ApprovalState) -> None:
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {}  # each read-model table's columns in order, read once per process
+# (and again after a write that failed, see upsert)
 
 
 async def table_columns(conn: asyncpg.Connection, name: str) -> tuple[str, ...]:
@@ -105,7 +106,14 @@ async def upsert(conn: asyncpg.Connection, table: Table, rows: list[Row]) -> Non
         f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest($1::{table.name}[]) "
         f"ON CONFLICT ({conflict}) {action}"
     )
-    await conn.execute(sql, [tuple(row.get(c) for c in every) for row in rows])
+    try:
+        await conn.execute(sql, [tuple(row.get(c) for c in every) for row in rows])
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TypeError):
+        # A migration may have changed the table's row type under a running projector (a rolling upgrade):
+        # forget the columns and the connection's type codecs, so the batch's retry reads them afresh.
+        _COLUMNS.pop(table.name, None)
+        await conn.reload_schema_state()
+        raise
 
 
 async def write_full_state(conn: asyncpg.Connection, state: ApprovalState) -> None:
