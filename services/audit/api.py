@@ -246,15 +246,14 @@ async def export(
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
-    return StreamingResponse(
-        chunks(),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Lentur-Range": f"{manifest['range']['from']}-{manifest['range']['to']}",
-            "Content-Length": str(os.path.getsize(path)),
-        },
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Lentur-Range": f"{manifest['range']['from']}-{manifest['range']['to']}",
+        "Content-Length": str(os.path.getsize(path)),
+    }
+    if "chain_broken" in manifest:  # the bundle is the evidence; no checkpoint was signed over it
+        headers["X-Chain-Broken-At"] = str(manifest["chain_broken"]["first_bad_position"])
+    return StreamingResponse(chunks(), media_type="application/zip", headers=headers)
 
 
 @router.get("/replay", response_model=ReplayOut)

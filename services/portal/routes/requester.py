@@ -78,6 +78,10 @@ async def new_request(
     request: Request, c: ContainerDep, me: ViewerDep, jenis: Annotated[str | None, Query(max_length=30)] = None
 ) -> Response:
     options = await form_options(c, me.person)
+    if not options.kinds:  # e.g. the head of the region, whom no rule of the pack lets ask for leave here
+        raise PageProblem(
+            403, "Tidak ada jenis pengajuan yang dapat Anda ajukan di portal ini.", code="no_request_kinds"
+        )
     kind = jenis if jenis and options.option(jenis) else options.kinds[0].kind.value
     return await _form_page(request, me, options, RequestForm(kind=kind))
 
