@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,11 +87,15 @@ class Session:
         self.page = page
         self.problems: list[str] = []
         self.expected: list[str] = []  # statuses a test provokes on purpose, e.g. "422" for a refused form
-        page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
+        page.on("console", self._console)  # type: ignore[attr-defined]
         page.on("pageerror", lambda e: self.problems.append(str(e)))  # type: ignore[attr-defined]
         page.on(  # type: ignore[attr-defined]
             "response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
         )
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.problems.append(f"{message.text} ({message.location.get('url')})")
 
     async def shot(self, name: str) -> None:
         await self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
