@@ -427,7 +427,7 @@ def audit_bench(
     """Measure verify and rebuild on a synthetic store in a scratch database."""
     import json
 
-    from services.audit.bench import run_bench
+    from deploy.bench.audit import run_bench
 
     settings = _settings()
     figures = asyncio.run(run_bench(settings.require("database_url"), events=events, keep=keep))

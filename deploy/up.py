@@ -124,7 +124,7 @@ class Supervisor:
             argv=[
                 sys.executable,
                 "-m",
-                "services.notifications.sink",
+                "deploy.mail_sink",
                 "--dir",
                 str(self.mail_dir),
                 "--host",

@@ -2,7 +2,7 @@
 """Set-up in one command, with nothing but Python 3.11 on the machine.
 
     python3 tools/dev.py demo   # install what is needed, then run `lentur up --demo`
-    python3 tools/dev.py test   # install what is needed, then run lint, types and the whole test suite
+    python3 tools/dev.py test   # install what is needed, then run lint, types, import layers and the whole test suite
 
 Standard library only: this script runs before anything is installed.
 """
@@ -89,6 +89,7 @@ def test(extra_args: list[str]) -> None:
     ensure_axe()
     run(BIN / "ruff", "check", ".")
     run(BIN / "mypy", "contracts", "policy", "eventstore", "runtime")
+    run(BIN / "lint-imports")  # the layer contracts in pyproject.toml
     run(BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args)
     # Performance is reported, never asserted: the machine is shared, so figures are ratios from one run.
     run(BIN / "lentur", "bench", "--quick", "--json", "bench-results/quick.json", "--plot", "bench-results/quick.png")

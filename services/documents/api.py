@@ -20,9 +20,9 @@ from pydantic import BaseModel
 
 from services.container import Container
 from services.deps import ContainerDep, PrincipalDep
-from services.documents.bahasa import local_datetime, long_date
 from services.documents.letters import LEAVE_NAMES, WFA_ABROAD
-from services.documents.regions import region_display
+from services.kernel.bahasa import local_datetime, long_date
+from services.kernel.regions import region_display
 from services.problems import Problem
 from services.requests.views import can_view
 

@@ -25,7 +25,6 @@ from contracts.common import PolicyRef
 from contracts.events import SYSTEM_ACTOR, DocumentIssued, DocumentRevoked
 from eventstore.store import AppendUnit, ConcurrencyError, NewEvent, PostgresEventStore
 from runtime.clock import Clock
-from services.documents.bahasa import local_date
 from services.documents.letters import (
     Holder,
     Letter,
@@ -37,8 +36,9 @@ from services.documents.letters import (
     signer_label,
 )
 from services.documents.projection import LETTER_JOBS_CHANNEL
-from services.documents.regions import region_display
 from services.documents.render import render_letter
+from services.kernel.bahasa import local_date
+from services.kernel.regions import region_display
 from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
 from services.notifications.dispatcher import RetryPolicy
 from services.notifications.metrics import LETTERS

@@ -17,8 +17,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import HRFlowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.documents.bahasa import long_date
 from services.documents.letters import Letter
+from services.kernel.bahasa import long_date
 
 BODY = ParagraphStyle("body", fontName="Times-Roman", fontSize=11.5, leading=16, alignment=TA_JUSTIFY)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8.5, leading=11)

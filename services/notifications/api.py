@@ -15,7 +15,7 @@ from contracts.common import Role
 from contracts.events import NotificationPreferencesSet
 from eventstore.store import AppendUnit, NewEvent
 from services.deps import ContainerDep, PrincipalDep, require_any
-from services.documents.regions import region_display
+from services.kernel.regions import region_display
 from services.notifications.projection import Preferences, default_preferences
 from services.notifications.recipients import Contact
 from services.problems import Problem
