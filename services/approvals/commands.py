@@ -27,12 +27,12 @@ from contracts.api import (
 from contracts.common import Role, Tier
 from contracts.events import DelegationGranted, DelegationRevoked
 from eventstore.store import AppendUnit, NewEvent
-from services.auth import Principal
-from services.container import Container
-from services.problems import Problem
-from services.readmodels import local_time
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
+from services.kernel.readmodels import local_time
+from services.kernel.temporal_errors import problem_from_update_error
 from services.requests.commands import update_id, visible_request
-from services.temporal_errors import problem_from_update_error
 from workflows.approval.models import DecideCommand, RequestSnapshot, request_id_of_task, workflow_id_for
 from workflows.approval.workflow import ApprovalWorkflow
 

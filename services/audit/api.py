@@ -41,10 +41,10 @@ from services.audit.service import position_at, verify_store
 from services.audit.signing import trusted_keys_from_settings
 from services.audit.store_replay import replay_request, replay_store
 from services.audit.verify import VerifyReport, verify_stream
-from services.auth import Principal
-from services.container import Container
-from services.deps import ContainerDep, PrincipalDep
-from services.problems import Problem
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep, PrincipalDep
+from services.kernel.problems import Problem
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 _TICK = datetime.resolution  # "from a moment" starts after the last event strictly before it

@@ -9,10 +9,10 @@ import asyncpg
 
 from contracts.api import DecisionOut, RefusalOut, RequestOut, RouteStepOut
 from contracts.common import Role
-from services.auth import Principal
-from services.container import Container
-from services.privacy import ERASED
-from services.readmodels import local_time
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.privacy import ERASED
+from services.kernel.readmodels import local_time
 
 
 async def can_view(c: Container, viewer: Principal, row: asyncpg.Record) -> bool:

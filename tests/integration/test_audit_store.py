@@ -25,7 +25,7 @@ from services.audit.bundle import verify_bundle
 from services.audit.checkpoints import ChainBroken, checkpoint_due, sign_checkpoint
 from services.audit.export import ExportScope, export_bundle
 from services.audit.service import verify_store
-from services.privacy import PersonalDataVault, erase_expired, purpose_kept_for
+from services.kernel.privacy import PersonalDataVault, erase_expired, purpose_kept_for
 from tests.integration.audit_log import (
     CLOCK,
     SIGNER,

@@ -26,7 +26,7 @@ from deploy.processes import ManagedProcess, free_port, port_accepts, wait_until
 from eventstore.db import create_pool
 from services.audit.bundle import verify_bundle
 from services.audit.signing import CheckpointSigner, generate_private_key, private_key_pem
-from services.privacy import ERASED, PersonalDataVault
+from services.kernel.privacy import ERASED, PersonalDataVault
 from tests.browser.support import PUBLIC_PAGES, ROLES, pages_of, portal_client
 from tests.conftest import ARTIFACTS, create_database
 from tests.security.test_fuzz_api import fuzz

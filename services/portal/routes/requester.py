@@ -12,15 +12,15 @@ from fastapi.responses import Response
 
 from contracts.api import CancelIn
 from contracts.events import request_stream
-from services.auth import Principal
-from services.container import Container
-from services.deps import ContainerDep
-from services.judge import judge
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep
+from services.kernel.judge import judge
+from services.kernel.problems import Problem
 from services.portal.forms import COUNTRIES, RequestForm, parse_request_form, preview_body
 from services.portal.options import FormOptions, form_options
 from services.portal.timeline import people_in, timeline
 from services.portal.web import PageProblem, Viewer, ViewerDep, checked_form, redirect, render
-from services.problems import Problem
 from services.requests import commands
 from services.requests.views import can_view, request_out
 

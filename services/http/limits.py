@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.problems import Problem, problem_response
+from services.kernel.problems import Problem, problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UPLOAD_PATHS = ("/api/admin/directory",)
