@@ -42,21 +42,21 @@ from runtime.telemetry import (
     serve_metrics,
     temporal_interceptors,
 )
-from services.app import create_app
 from services.approvals.projection import ReadModelProjection
 from services.audit.checkpoints import run_checkpoints
 from services.audit.signing import signer_from_settings
-from services.auth import TokenService
-from services.container import Container
 from services.documents.issuer import LetterIssuer
 from services.documents.projection import LetterProjection
+from services.http.app import create_app
+from services.kernel.auth import TokenService
+from services.kernel.container import Container
+from services.kernel.privacy import PersonalDataVault, run_retention
+from services.kernel.readmodels import ReadModels
+from services.kernel.waiter import ProjectionWaiter
 from services.notifications.channels import EmailChannel, SmtpConfig, WebhookChannel
 from services.notifications.dispatcher import NotificationDispatcher, RetryPolicy
 from services.notifications.projection import NotifierConfig, NotifierProjection, start_at_head
 from services.packs.registry import PolicyRegistry, publish_bundled_packs
-from services.privacy import PersonalDataVault, run_retention
-from services.readmodels import ReadModels
-from services.waiter import ProjectionWaiter
 from workflows.worker import build_worker, connect_temporal, sandbox_bytecode
 
 log = structlog.get_logger(__name__)

@@ -128,7 +128,7 @@ def directory_import(file: Path) -> None:
     """Import an org directory CSV (all-or-nothing)."""
     from deploy.bootstrap import api_container
     from services.admin.directory import import_directory
-    from services.problems import Problem
+    from services.kernel.problems import Problem
 
     settings = _settings()
 
@@ -435,7 +435,7 @@ def audit_bench(
     """Measure verify and rebuild on a synthetic store in a scratch database."""
     import json
 
-    from services.audit.bench import run_bench
+    from deploy.bench.audit import run_bench
 
     settings = _settings()
     figures = asyncio.run(run_bench(settings.require("database_url"), events=events, keep=keep))
@@ -452,7 +452,7 @@ def privacy_erase(
     """Destroy the keys of personal data past its retention period (crypto-shredding); verify stays green."""
     from deploy.bootstrap import clock_from, open_pool
     from eventstore.store import PostgresEventStore
-    from services.privacy import PersonalDataVault, erase_expired
+    from services.kernel.privacy import PersonalDataVault, erase_expired
 
     settings = _settings()
     clock = clock_from(settings)
@@ -634,7 +634,7 @@ def policy_diff(
 def keys_rewrap() -> None:
     """Re-wrap every personal-data key under LENTUR_VAULT_SECRET (after a rotation; see the README)."""
     from deploy.bootstrap import open_pool
-    from services.privacy import PersonalDataVault
+    from services.kernel.privacy import PersonalDataVault
 
     settings = _settings()
 

@@ -83,6 +83,38 @@ def _open_path_for(path: Path) -> None:
             f.chmod(f.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if f.stat().st_mode & stat.S_IXUSR else 0))
 
 
+def nats_process(
+    port: int,
+    monitor_port: int,
+    store: Path,
+    *,
+    pid_dir: Path,
+    log_path: Path,
+    name: str = "nats",
+    server_name: str = "lentur-embedded",
+) -> ManagedProcess:
+    """A JetStream-enabled NATS server on localhost (not started)."""
+    return ManagedProcess(
+        name=name,
+        argv=[
+            _bin("nats-server"),
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            str(monitor_port),
+            "-sd",
+            str(store),
+            "--server_name",
+            server_name,
+        ],
+        pid_dir=pid_dir,
+        log_path=log_path,
+    )
+
+
 @dataclass
 class InfraAddresses:
     database_url: str
@@ -282,25 +314,7 @@ class EmbeddedInfrastructure:
     def _start_nats(self, port: int, monitor_port: int) -> None:
         store = self.state_dir / "nats"
         store.mkdir(parents=True, exist_ok=True)
-        proc = ManagedProcess(
-            name="nats",
-            argv=[
-                _bin("nats-server"),
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-m",
-                str(monitor_port),
-                "-sd",
-                str(store),
-                "--server_name",
-                "lentur-embedded",
-            ],
-            pid_dir=self.pid_dir,
-            log_path=self.log_dir / "nats.log",
-        )
+        proc = nats_process(port, monitor_port, store, pid_dir=self.pid_dir, log_path=self.log_dir / "nats.log")
         proc.start()
         self.processes["nats"] = proc
         wait_until(lambda: port_accepts(port), timeout=30, what="nats", process=proc)

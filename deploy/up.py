@@ -124,7 +124,7 @@ class Supervisor:
             argv=[
                 sys.executable,
                 "-m",
-                "services.notifications.sink",
+                "deploy.mail_sink",
                 "--dir",
                 str(self.mail_dir),
                 "--host",
@@ -275,6 +275,36 @@ def demo_logins(database_url: str) -> list[dict[str, str]]:
     return asyncio.run(fetch())
 
 
+NIP_WIDTH = 18
+_ROLE_ORDER = ["asn", "unit_head", "opd_head", "ppk", "inspector", "admin"]
+
+
+def print_demo_logins(console: Console, logins: list[dict[str, Any]]) -> None:
+    """The demo accounts, NIP first and always whole (a person copies it into the sign-in page): the other
+    columns wrap on a narrow terminal; below the width a table needs at all, one line per account."""
+    ordered = sorted(
+        logins,
+        key=lambda r: (r["region"], _ROLE_ORDER.index(r["role"]) if r["role"] in _ROLE_ORDER else 9),
+    )
+    title = 'Akun demo (POST /api/dev/token {"nip": ...} atau halaman masuk)'
+    if console.width < NIP_WIDTH + 52:  # narrower, the table would break the other columns mid-word
+        console.print(title, soft_wrap=True)
+        for row in ordered:
+            console.print(
+                f"{row['nip']}  {row['role']} {row['region']} {row['name']} {row['unit_code'] or ''}",
+                soft_wrap=True,
+                highlight=False,
+            )
+        return
+    table = Table(title=title)
+    table.add_column("NIP", no_wrap=True, min_width=NIP_WIDTH)
+    for column in ("wilayah", "peran", "nama", "unit"):
+        table.add_column(column, overflow="fold")
+    for row in ordered:
+        table.add_row(row["nip"], row["region"], row["role"], row["name"], row["unit_code"])
+    console.print(table)
+
+
 def print_welcome(console: Console, info: dict[str, Any]) -> None:
     console.print(f"\n[bold green]Lentur berjalan[/bold green] di {info['http_url']}")
     if info.get("simulated_now"):
@@ -283,17 +313,7 @@ def print_welcome(console: Console, info: dict[str, Any]) -> None:
     if info.get("mail_dir"):
         console.print(f"Surel keluar ditampung di {info['mail_dir']} ({info['smtp_url']})")
     if info.get("dev_auth"):
-        table = Table(title='Akun demo (POST /api/dev/token {"nip": ...} atau halaman masuk)')
-        for column in ("wilayah", "peran", "NIP", "nama", "unit"):
-            table.add_column(column)
-        order = ["asn", "unit_head", "opd_head", "ppk", "inspector", "admin"]
-        logins = sorted(
-            demo_logins(info["database_url"]),
-            key=lambda r: (r["region"], order.index(r["role"]) if r["role"] in order else 9),
-        )
-        for row in logins:
-            table.add_row(row["region"], row["role"], row["nip"], row["name"], row["unit_code"])
-        console.print(table)
+        print_demo_logins(console, demo_logins(info["database_url"]))
     console.print("Tekan Ctrl-C untuk berhenti; data tetap tersimpan di .lentur/.\n")
 
 

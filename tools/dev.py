@@ -2,7 +2,7 @@
 """Set-up in one command, with nothing but Python 3.11 on the machine.
 
     python3 tools/dev.py demo   # install what is needed, then run `lentur up --demo`
-    python3 tools/dev.py test   # install what is needed, then run lint, types and the whole test suite
+    python3 tools/dev.py test   # install what is needed, then run lint, types, import layers and the whole test suite
 
 Standard library only: this script runs before anything is installed.
 """
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 SYSTEM_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/bin/pdftotext": "poppler-utils"}
+AXE_PREFIX = ROOT / ".cache" / "axe-core"  # tests/browser/test_accessibility.py reads axe.min.js from here
 
 
 def run(*args: str | Path, **kwargs: object) -> None:
@@ -67,6 +68,16 @@ def ensure_system_packages() -> None:
     run(*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
 
 
+def ensure_axe() -> None:
+    """axe-core, the accessibility rules the browser tests run in every page, from its npm package."""
+    if (AXE_PREFIX / "node_modules" / "axe-core" / "axe.min.js").exists():
+        return
+    if not shutil.which("npm"):
+        print("warning: npm is missing; the accessibility test will be skipped", flush=True)
+        return
+    run("npm", "install", "--prefix", AXE_PREFIX, "--no-save", "axe-core@4")
+
+
 def demo(extra_args: list[str]) -> None:
     ensure_venv("")
     os.execv(str(BIN / "lentur"), [str(BIN / "lentur"), "up", "--demo", *extra_args])
@@ -75,8 +86,10 @@ def demo(extra_args: list[str]) -> None:
 def test(extra_args: list[str]) -> None:
     ensure_venv("test,bench")
     ensure_system_packages()
+    ensure_axe()
     run(BIN / "ruff", "check", ".")
     run(BIN / "mypy", "contracts", "policy", "eventstore", "runtime")
+    run(BIN / "lint-imports")  # the layer contracts in pyproject.toml
     run(BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args)
     # Performance is reported, never asserted: the machine is shared, so figures are ratios from one run.
     run(BIN / "lentur", "bench", "--quick", "--json", "bench-results/quick.json", "--plot", "bench-results/quick.png")

@@ -136,7 +136,7 @@ def _stack(state_dir: Path) -> dict[str, object]:
 
 async def _vault_id(conn: asyncpg.Connection, settings: Settings) -> str:
     """The id of the vault secret — after checking it really opens the stack's keys, so the id is right."""
-    from services.privacy import _unwrap, key_encryption_key
+    from services.kernel.privacy import _unwrap, key_encryption_key
 
     secret = settings.vault_key_secret
     row = await conn.fetchrow("SELECT kid, wrapped_key FROM subject_keys WHERE wrapped_key IS NOT NULL LIMIT 1")

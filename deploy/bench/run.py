@@ -243,7 +243,7 @@ async def _measure_paths(
 
 async def _whatif(n: int, console: Console) -> dict[str, Any]:
     try:
-        from services.whatif.bench import run_simulation_bench  # type: ignore[import-not-found]
+        from deploy.bench.whatif import run_simulation_bench
     except ImportError:
         return {"skipped": "the what-if simulator is not installed in this build"}
     console.log(f"simulasi kebijakan (what-if) atas {n:,} pengajuan")

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from contracts.api import DirectoryImportOut
 from contracts.common import Role
 from services.admin.directory import import_directory
-from services.deps import ContainerDep, PrincipalDep, require_any
-from services.problems import Problem
+from services.kernel.deps import ContainerDep, PrincipalDep, require_any
+from services.kernel.problems import Problem
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 MAX_CSV_BYTES = 20 * 1024 * 1024

@@ -11,9 +11,9 @@ from contracts.directory import Person
 from contracts.events import DirectoryImported
 from eventstore.store import AppendUnit, NewEvent
 from policy.directory import DirectoryInvalid, directory_sha256, parse_directory_csv
-from services.container import Container
-from services.problems import Problem
-from services.readmodels import person_from_row
+from services.kernel.container import Container
+from services.kernel.problems import Problem
+from services.kernel.readmodels import person_from_row
 
 log = structlog.get_logger(__name__)
 DIRECTORY_STREAM = "directory"

@@ -17,7 +17,7 @@ from contracts.api import (
     TaskOut,
 )
 from services.approvals import commands
-from services.deps import ContainerDep, PrincipalDep
+from services.kernel.deps import ContainerDep, PrincipalDep
 
 router = APIRouter(tags=["approvals"])
 

@@ -28,14 +28,14 @@ from contracts.common import Role, Tier
 from contracts.events import DelegationGranted, DelegationRevoked
 from eventstore.store import AppendUnit, NewEvent
 from services.approvals.leave_decisions import leave_decision_terms
-from services.auth import Principal
-from services.container import Container
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
+from services.kernel.readmodels import local_time
+from services.kernel.temporal_errors import problem_from_update_error
 from services.leave.external import ensure_external_approval
 from services.leave_record.record import leave_record_for
-from services.problems import Problem
-from services.readmodels import local_time
 from services.requests.commands import update_id, visible_request
-from services.temporal_errors import problem_from_update_error
 from workflows.approval.models import DecideCommand, RequestSnapshot, request_id_of_task, workflow_id_for
 from workflows.approval.workflow import ApprovalWorkflow
 

@@ -13,9 +13,9 @@ from typing import Any
 from contracts.api import DecisionIn, SubmitRequestIn
 from contracts.common import DecisionKind, RequestKind
 from policy.calendar import local_date
-from services.container import Container
-from services.judge import judge
-from services.problems import Problem
+from services.kernel.container import Container
+from services.kernel.judge import judge
+from services.kernel.problems import Problem
 from services.requests.commands import refusal_problem
 
 DEFER_AT_MOST_DAYS = 366

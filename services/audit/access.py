@@ -14,9 +14,9 @@ from contracts.events import AuditAccessed
 from contracts.zones import OFFSET_HOURS
 from eventstore.store import AppendUnit, NewEvent
 from services.audit.replay import parse_time
-from services.auth import Principal
-from services.container import Container
-from services.problems import Problem
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 
 
 def access_stream(nip: str) -> str:

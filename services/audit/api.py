@@ -41,10 +41,10 @@ from services.audit.service import position_at, verify_store
 from services.audit.signing import trusted_keys_from_settings
 from services.audit.store_replay import replay_request, replay_store
 from services.audit.verify import VerifyReport, verify_stream
-from services.auth import Principal
-from services.container import Container
-from services.deps import ContainerDep, PrincipalDep
-from services.problems import Problem
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep, PrincipalDep
+from services.kernel.problems import Problem
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 _TICK = datetime.resolution  # "from a moment" starts after the last event strictly before it
@@ -246,15 +246,14 @@ async def export(
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
-    return StreamingResponse(
-        chunks(),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Lentur-Range": f"{manifest['range']['from']}-{manifest['range']['to']}",
-            "Content-Length": str(os.path.getsize(path)),
-        },
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Lentur-Range": f"{manifest['range']['from']}-{manifest['range']['to']}",
+        "Content-Length": str(os.path.getsize(path)),
+    }
+    if "chain_broken" in manifest:  # the bundle is the evidence; no checkpoint was signed over it
+        headers["X-Chain-Broken-At"] = str(manifest["chain_broken"]["first_bad_position"])
+    return StreamingResponse(chunks(), media_type="application/zip", headers=headers)
 
 
 @router.get("/replay", response_model=ReplayOut)

@@ -13,7 +13,7 @@ from eventstore.scan import VERIFY_COLUMNS, scan
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from services.audit.bundle import BundleWriter, PackText, skeleton
-from services.audit.checkpoints import sign_checkpoint
+from services.audit.checkpoints import ChainBroken, sign_checkpoint
 from services.audit.signing import CheckpointSigner, key_id_of
 from services.audit.verify import CHECKPOINT_TYPE
 
@@ -102,9 +102,12 @@ async def export_bundle(
     """Write the bundle for positions [first, last]; returns its manifest.
 
     When no checkpoint covers `last` yet and a signer is at hand, one is signed first, so the end of the
-    range is anchored too.
+    range is anchored too. When the chain is broken no checkpoint is signed and the bundle is written all
+    the same, as stored: it is the evidence, and offline verification fails at the broken event. The
+    manifest then names what the refused checkpoint found (`chain_broken`).
     """
     pool = store.pool
+    refused: dict[str, Any] | None = None
     head = await store.head_position()
     first = max(1, first or 1)
     last = min(head, last if last is not None else head)
@@ -116,7 +119,10 @@ async def export_bundle(
             last,
         )
         if not covered:
-            await sign_checkpoint(store, signer, clock, actor=exported_by or "system")
+            try:
+                await sign_checkpoint(store, signer, clock, actor=exported_by or "system")
+            except ChainBroken as broken:
+                refused = {"first_bad_position": broken.report.first_bad_position, "reason": broken.report.reason}
     start, end = await _anchors(pool, first, last)
     start_chain = await pool.fetchval("SELECT chain_hash FROM events WHERE position = $1", start) if start else None
     regions: dict[int, str | None] = {}
@@ -158,6 +164,8 @@ async def export_bundle(
         "anchor": {"start_position": start, "start_chain_hash": start_chain, "end_position": end},
         "head_at_export": {"position": end, "chain_hash": head_chain},
     }
+    if refused is not None:
+        manifest["chain_broken"] = refused
 
     def sign(data: bytes) -> dict[str, str]:
         assert signer is not None

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 
 from eventstore.scan import VERIFY_COLUMNS, scan_in
-from services.audit.service import Policy, feed_rows
+from services.audit.rows import Policy, feed_rows
 from services.audit.verify import (
     CHECKPOINT_REACH,
     ChainVerifier,

@@ -19,7 +19,7 @@ from services.compliance.models import (
     PiketOut,
     ReportIn,
 )
-from services.deps import ContainerDep, PrincipalDep
+from services.kernel.deps import ContainerDep, PrincipalDep
 
 router = APIRouter(tags=["compliance"])
 UnitQuery = Annotated[str | None, Query(max_length=60)]

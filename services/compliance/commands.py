@@ -20,7 +20,6 @@ from contracts.events import ComplianceAcknowledged, PiketRosterSet
 from contracts.zones import fixed_zone, zone_label
 from eventstore.store import NO_STREAM, AppendUnit, ConcurrencyError, NewEvent
 from policy.evaluator import piket_days
-from services.auth import Principal
 from services.compliance.models import (
     AcknowledgeIn,
     CheckInIn,
@@ -30,11 +29,12 @@ from services.compliance.models import (
     PiketOut,
     ReportIn,
 )
-from services.container import Container
-from services.privacy import purpose_kept_for
-from services.problems import Problem
-from services.readmodels import local_time
-from services.temporal_errors import problem_from_update_error
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.privacy import purpose_kept_for
+from services.kernel.problems import Problem
+from services.kernel.readmodels import local_time
+from services.kernel.temporal_errors import problem_from_update_error
 from workflows.compliance.models import (
     CheckInCommand,
     ComplianceInput,

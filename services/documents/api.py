@@ -18,13 +18,13 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 
-from services.container import Container
-from services.deps import ContainerDep, PrincipalDep
-from services.documents.bahasa import local_datetime, long_date
 from services.documents.leave_form import FORM_KIND
 from services.documents.letters import LEAVE_NAMES, TRAVEL_ABROAD, WFA_ABROAD
-from services.documents.regions import region_display
-from services.problems import Problem
+from services.kernel.bahasa import local_datetime, long_date
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep, PrincipalDep
+from services.kernel.problems import Problem
+from services.kernel.regions import region_display
 from services.requests.views import can_view
 
 router = APIRouter(tags=["documents"])

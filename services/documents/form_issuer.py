@@ -16,7 +16,6 @@ from uuid import UUID
 import structlog
 
 from contracts.common import EmployeeType
-from services.documents.bahasa import local_date
 from services.documents.jobs import Job, Numbered, new_document_id, verify_url
 from services.documents.leave_form import AnnualRecord, Decision, LeaveForm, form_number, split_considerations
 from services.documents.leave_form_render import render_leave_form
@@ -33,10 +32,11 @@ from services.documents.leave_form_sources import (
     sealed_personal,
 )
 from services.documents.letters import post_title
-from services.documents.regions import region_display
+from services.kernel.bahasa import local_date
+from services.kernel.privacy import PersonalDataVault
+from services.kernel.regions import region_display
 from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
 from services.packs.registry import PolicyRegistry
-from services.privacy import PersonalDataVault
 
 if TYPE_CHECKING:
     from services.documents.issuer import LetterIssuer

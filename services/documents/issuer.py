@@ -26,7 +26,6 @@ from contracts.common import PolicyRef
 from contracts.events import SYSTEM_ACTOR, DocumentIssued, DocumentRevoked
 from eventstore.store import AppendUnit, ConcurrencyError, NewEvent, PostgresEventStore
 from runtime.clock import Clock
-from services.documents.bahasa import local_date
 from services.documents.form_issuer import FormIssuer
 from services.documents.jobs import Job, Numbered, new_document_id, verify_url
 from services.documents.letters import (
@@ -40,12 +39,13 @@ from services.documents.letters import (
     signer_label,
 )
 from services.documents.projection import LETTER_JOBS_CHANNEL
-from services.documents.regions import region_display
 from services.documents.render import render_letter
+from services.kernel.bahasa import local_date
+from services.kernel.privacy import PersonalDataVault
+from services.kernel.regions import region_display
 from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
 from services.notifications.dispatcher import RetryPolicy
 from services.notifications.metrics import LETTERS
-from services.privacy import PersonalDataVault
 
 log = structlog.get_logger(__name__)
 LETTER_NAMESPACE = UUID("5b2f8e1a-7c4d-4e6b-a9f0-3d2c1b0a9e8f")

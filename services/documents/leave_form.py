@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.documents.bahasa import ROMAN_MONTHS, date_ranges, dates_text
 from services.documents.letters import LEAVE_KINDS, Signer
-from services.documents.regions import RegionDisplay
+from services.kernel.bahasa import ROMAN_MONTHS, date_ranges, dates_text
+from services.kernel.regions import RegionDisplay
 
 FORM_KIND = "formulir_cuti"
 FORM_TITLE = "FORMULIR PERMINTAAN DAN PEMBERIAN CUTI"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from contracts.bahasa import country_name
-from services.documents.bahasa import ROMAN_MONTHS, period_text
-from services.documents.regions import RegionDisplay
+from services.kernel.bahasa import ROMAN_MONTHS, period_text
+from services.kernel.regions import RegionDisplay
 
 LEAVE_KINDS = ("CUTI_TAHUNAN", "CUTI_SAKIT", "CUTI_ALASAN_PENTING", "CUTI_BESAR", "CUTI_MELAHIRKAN", "CLTN")
 WFA_ABROAD = "surat_izin_wfa_luar_negeri"

@@ -27,9 +27,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from services.documents.bahasa import long_date
 from services.documents.letters import Letter
-from services.documents.regions import RegionDisplay
+from services.kernel.bahasa import long_date
+from services.kernel.regions import RegionDisplay
 
 BODY = ParagraphStyle("body", fontName="Times-Roman", fontSize=11.5, leading=16, alignment=TA_JUSTIFY)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8.5, leading=11)

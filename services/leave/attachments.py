@@ -16,10 +16,10 @@ import structlog
 from contracts.api import AttachmentOut
 from contracts.events import AttachmentRef, LeaveAttachmentsStored, attachments_stream
 from eventstore.store import AppendUnit, NewEvent
-from services.auth import Principal
-from services.container import Container
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 from services.leave.files import DecodedFile
-from services.problems import Problem
 
 SEAL_PURPOSE = "request"  # kept and shredded with the request's other personal data
 

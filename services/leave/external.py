@@ -18,11 +18,11 @@ from contracts.common import Citation, PolicyRef, RequestKind, Role
 from contracts.events import ExternalApprovalRecorded, external_approvals_stream
 from eventstore.store import AppendUnit, NewEvent
 from policy.evaluator import KIND_LABEL
-from services.auth import Principal
-from services.container import Container
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 from services.leave.attachments import attachment_url, store_file
 from services.leave.files import decode_file
-from services.problems import Problem
 
 GRANTING = frozenset({"approve", "change"})
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts.api import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, AttachmentIn
-from services.problems import Problem
+from services.kernel.problems import Problem
 
 # (leading bytes, media type). JPEG: SOI marker then the first segment's marker byte.
 SIGNATURES: tuple[tuple[bytes, str], ...] = (

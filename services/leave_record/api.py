@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from contracts.api import LeaveRecordOut
-from services.deps import ContainerDep, PrincipalDep
+from services.kernel.deps import ContainerDep, PrincipalDep
 from services.leave_record.record import leave_balance
 
 router = APIRouter(tags=["leave"])

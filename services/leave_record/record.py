@@ -14,9 +14,9 @@ from contracts.common import EmployeeType, RequestKind
 from contracts.directory import Person
 from policy.calendar import local_date
 from policy.leave import LeaveRecord, leave_record, service_start_of, service_years_between
-from services.auth import Principal
-from services.container import Container
-from services.problems import Problem
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 
 
 async def may_see_record(c: Container, me: Principal, person: Person) -> bool:

@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict
 from contracts.common import Role
 from contracts.events import NotificationPreferencesSet
 from eventstore.store import AppendUnit, NewEvent
-from services.deps import ContainerDep, PrincipalDep, require_any
-from services.documents.regions import region_display
+from services.kernel.deps import ContainerDep, PrincipalDep, require_any
+from services.kernel.problems import Problem
+from services.kernel.readmodels import local_time
+from services.kernel.regions import region_display
 from services.notifications.projection import Preferences, default_preferences
 from services.notifications.recipients import Contact
-from services.problems import Problem
-from services.readmodels import local_time
 
 router = APIRouter(tags=["notifications"])
 NOTIFIER = "notifier"

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from contracts.events import EventEnvelope
-from services.documents.bahasa import dates_text, local_datetime
-from services.documents.regions import region_display
+from services.kernel.bahasa import dates_text, local_datetime
+from services.kernel.regions import region_display
 from services.notifications import recipients as k
 from services.notifications.context import RequestContext
 from services.notifications.recipients import DirectoryView, Notice

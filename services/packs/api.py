@@ -7,9 +7,9 @@ from pydantic import BaseModel
 
 from contracts.common import Role
 from policy.packs import PackInvalid, load_pack
-from services.deps import ContainerDep, PrincipalDep, require_any
+from services.kernel.deps import ContainerDep, PrincipalDep, require_any
+from services.kernel.problems import Problem
 from services.packs.registry import PackVersionConflict, publish_pack
-from services.problems import Problem
 
 router = APIRouter(prefix="/api/policy", tags=["policy"])
 

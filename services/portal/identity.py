@@ -21,8 +21,8 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from runtime.settings import Settings
+from services.kernel.problems import Problem
 from services.portal.oidc import OidcClient, oidc_client
-from services.problems import Problem
 
 
 @dataclass(frozen=True)

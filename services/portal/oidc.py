@@ -29,7 +29,7 @@ import structlog
 from fastapi import Request, Response
 
 from runtime.settings import Settings
-from services.problems import Problem
+from services.kernel.problems import Problem
 
 log = structlog.get_logger(__name__)
 

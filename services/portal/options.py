@@ -15,7 +15,7 @@ from contracts.directory import Person
 from contracts.evaluation import Evaluation, RequestDraft
 from contracts.zones import fixed_zone
 from policy.evaluator import evaluate, window_days
-from services.container import Container
+from services.kernel.container import Container
 
 KIND_LABELS = {
     RequestKind.WFH: "Kerja dari rumah (WFH)",

@@ -14,8 +14,8 @@ import secrets
 
 from fastapi import Request, Response
 
-from services.container import Container
-from services.deps import SESSION_COOKIE
+from services.kernel.container import Container
+from services.kernel.deps import SESSION_COOKIE
 
 PRESESSION_COOKIE = "lentur_presession"
 CSRF_FIELD = "csrf_token"

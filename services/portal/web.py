@@ -19,14 +19,14 @@ from starlette.datastructures import FormData
 from contracts.bahasa import MONTH_NAMES, country_name, day_and_date
 from contracts.common import Role
 from contracts.zones import zone_label
-from services.auth import Principal
-from services.container import Container
-from services.deps import container_of
 from services.documents.api import kind_label as document_kind_label
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.deps import container_of
+from services.kernel.problems import Problem
 from services.portal import labels
 from services.portal.options import region_zone
 from services.portal.session import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_valid, session_token
-from services.problems import Problem
 
 HERE = Path(__file__).resolve().parent
 HEAD_ROLES = (Role.UNIT_HEAD, Role.OPD_HEAD, Role.PPK)

@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query
 
 from contracts.api import CancelIn, RequestOut, SubmitRequestIn
-from services.deps import ContainerDep, PrincipalDep
-from services.problems import Problem
+from services.kernel.deps import ContainerDep, PrincipalDep
+from services.kernel.problems import Problem
 from services.requests import commands
 from services.requests.views import can_view, request_out
 

@@ -17,15 +17,15 @@ from temporalio.service import RPCError
 from contracts.api import CancelIn, RequestOut, SubmitRequestIn
 from contracts.canonical import canonical_json
 from contracts.events import request_stream
-from services.auth import Principal
-from services.container import Container
-from services.judge import judge
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.judge import judge
+from services.kernel.problems import Problem
+from services.kernel.temporal_errors import problem_from_update_error
 from services.leave.attachments import current_attachments, record_attachments
 from services.leave.files import DecodedFile, decode_files
-from services.problems import Problem
 from services.requests.links import check_link
 from services.requests.views import request_out
-from services.temporal_errors import problem_from_update_error
 from workflows.approval.models import (
     ApprovalInput,
     CancelCommand,

@@ -7,8 +7,8 @@ from datetime import date
 from contracts.api import SubmitRequestIn
 from contracts.common import RequestKind
 from policy.calendar import format_tanggal, is_working_day
-from services.container import Container
-from services.problems import Problem
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 
 LIVE = ("PENDING", "RETURNED", "APPROVED")
 

@@ -12,12 +12,12 @@ from contracts.api import DecisionOut, NoticeOut, RefusalOut, RequestOut, RouteS
 from contracts.common import PolicyRef, RequestKind, Role
 from policy.calendar import format_tanggal
 from policy.evaluator import trip_leave_notice
-from services.auth import Principal
-from services.container import Container
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.privacy import ERASED
+from services.kernel.readmodels import local_time
 from services.leave.attachments import attachments_out, current_attachments
 from services.leave.external import external_approvals_out
-from services.privacy import ERASED
-from services.readmodels import local_time
 
 
 async def can_view(c: Container, viewer: Principal, row: asyncpg.Record) -> bool:

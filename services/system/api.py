@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.api import DevTokenIn, TokenOut
-from services.deps import ContainerDep
-from services.problems import Problem
+from services.kernel.deps import ContainerDep
+from services.kernel.problems import Problem
 
 router = APIRouter(tags=["system"])
 

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Role
 from policy.packs import MAX_PACK_BYTES, LoadedPack, PackInvalid, load_pack
-from services.auth import Principal
-from services.container import Container
-from services.deps import ContainerDep, PrincipalDep, require_any
-from services.problems import Problem
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep, PrincipalDep, require_any
+from services.kernel.problems import Problem
 from services.whatif.commands import report_bytes
 from services.whatif.diff import diff_packs
 from services.whatif.history import DraftConflict

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from contracts.common import Role
-from services.deps import ContainerDep, PrincipalDep, require_any
-from services.problems import Problem
+from services.kernel.deps import ContainerDep, PrincipalDep, require_any
+from services.kernel.problems import Problem
 from services.whatif.api import diff_against_in_force, run_simulation
 from services.whatif.decision import DECISIVE
 from services.whatif.render import CHANGE_NAMES, OUTCOME_LABELS

@@ -6,32 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from deploy.infra import InfraAddresses
-from tests.conftest import ARTIFACTS, create_database
+from tests.browser.support import NEEDS_CHROMIUM, Session, sign_in
+from tests.conftest import create_database
 from tests.stack import RunningStack, running_stack
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)",
-    ),
-]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = ARTIFACTS / "screenshots"
+pytestmark = [pytest.mark.e2e, NEEDS_CHROMIUM]
 
 ASN = "199505042021012163"  # Putri Teguh, DISHUB-U1
 UNIT_HEAD = "197506201999081160"  # Indah Sari
@@ -44,54 +27,6 @@ INSPECTOR = "199412172016012157"  # Eka Andi
 async def stack(infra: InfraAddresses) -> AsyncIterator[RunningStack]:
     async with running_stack(infra, await create_database(infra)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
-class Session:
-    """One person's browser tab, collecting anything the page's CSP or scripts complain about."""
-
-    def __init__(self, stack: RunningStack, context: object, page: object) -> None:
-        self.stack = stack
-        self.context = context
-        self.page = page
-        self.problems: list[str] = []
-        self.expected: list[str] = []  # statuses a test provokes on purpose, e.g. "422" for a refused form
-        page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
-        page.on("pageerror", lambda e: self.problems.append(str(e)))  # type: ignore[attr-defined]
-        page.on(  # type: ignore[attr-defined]
-            "response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
-        )
-
-    async def shot(self, name: str) -> None:
-        await self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
-
-    async def close(self) -> None:
-        unexpected = [p for p in self.problems if not any(e in p for e in self.expected)]
-        assert unexpected == [], unexpected  # e.g. a CSP violation from an inline script or style, or a 404
-        await self.context.close()  # type: ignore[attr-defined]
-
-
-async def sign_in(stack: RunningStack, browser: object, nip: str, *, shot: str | None = None, **ctx: object) -> Session:
-    context = await browser.new_context(base_url=stack.base_url, locale="id-ID", **ctx)  # type: ignore[attr-defined]
-    page = await context.new_page()
-    session = Session(stack, context, page)
-    await page.goto("/masuk")
-    await page.select_option("#nip", nip)
-    if shot:
-        await session.shot(shot)
-    await page.get_by_role("button", name="Masuk").click()
-    await page.wait_for_url(re.compile(r"/$"))
-    return session
 
 
 async def decide_in_inbox(stack: RunningStack, browser: object, nip: str, requester: str, shot: str) -> None:

@@ -25,7 +25,7 @@ from services.approvals.rebuild import rebuild_read_models
 from services.audit.bundle import verify_bundle
 from services.audit.signing import CheckpointSigner, generate_private_key, private_key_pem
 from services.audit.store_replay import replay_store
-from services.privacy import ERASED, PersonalDataVault, erase_expired
+from services.kernel.privacy import ERASED, PersonalDataVault, erase_expired
 from tests.conftest import create_database
 from tests.stack import RunningStack, running_stack
 

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from deploy.infra import InfraAddresses
-from services.privacy import ERASED, PersonalDataVault
+from services.kernel.privacy import ERASED, PersonalDataVault
 from tests.conftest import create_database
 from tests.stack import SAMPLE_DIRECTORY, RunningStack, running_stack
 

@@ -24,6 +24,7 @@ import zxingcpp
 from PIL import Image
 
 from deploy.infra import InfraAddresses
+from deploy.mail_sink import MailSink
 from deploy.processes import free_port
 from eventstore.db import create_pool
 from eventstore.relay import message_body, subject_for
@@ -31,7 +32,6 @@ from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from services.notifications.channels import EmailChannel, SmtpConfig, signature_valid
 from services.notifications.dispatcher import NotificationDispatcher
-from services.notifications.sink import MailSink
 from tests.conftest import ARTIFACTS, create_database
 from tests.stack import RunningStack, running_stack
 

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from contracts.canonical import loads
+from deploy.bench.audit import SAMPLE_DIRECTORY, fill
 from deploy.infra import InfraAddresses
 from eventstore.chain import chain_hash, content_hash, event_hash
 from eventstore.db import create_pool
@@ -18,7 +19,6 @@ from eventstore.store import AppendUnit, NewEvent, PostgresEventStore
 from policy.directory import parse_directory_csv
 from runtime.clock import Clock
 from services.approvals.rebuild import rebuild_read_models
-from services.audit.bench import SAMPLE_DIRECTORY, fill
 from services.audit.checkpoints import sign_checkpoint
 from services.audit.signing import CheckpointSigner, generate_private_key
 from tests.conftest import create_database, database_url

@@ -12,10 +12,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from deploy.bench.audit import fill
 from deploy.infra import InfraAddresses
 from eventstore.db import create_pool
 from eventstore.store import PostgresEventStore
-from services.audit.bench import fill
 from services.audit.signing import CheckpointSigner, generate_private_key, private_key_pem
 from tests.conftest import create_database
 from tests.integration.audit_log import import_directory_event

@@ -17,15 +17,15 @@ import pytest
 
 from contracts.events import CheckpointSigned, RequestSubmitted
 from contracts.upcasting import upcast
+from deploy.bench.audit import fill
 from eventstore.db import create_pool
 from eventstore.store import AppendUnit, NewEvent, PostgresEventStore
 from services.approvals.rebuild import rebuild_read_models
-from services.audit.bench import fill
 from services.audit.bundle import verify_bundle
 from services.audit.checkpoints import ChainBroken, checkpoint_due, sign_checkpoint
 from services.audit.export import ExportScope, export_bundle
 from services.audit.service import verify_store
-from services.privacy import PersonalDataVault, erase_expired, purpose_kept_for
+from services.kernel.privacy import PersonalDataVault, erase_expired, purpose_kept_for
 from tests.integration.audit_log import (
     CLOCK,
     SIGNER,

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from deploy.mail_sink import MaildirWriter
 from deploy.processes import free_port
 from services.notifications.channels import DeliveryError, EmailChannel, OutgoingMail, SmtpConfig
-from services.notifications.sink import MaildirWriter
 
 pytestmark = pytest.mark.integration
 

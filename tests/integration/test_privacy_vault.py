@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.events import Sealed
 from eventstore.store import PostgresEventStore
-from services.privacy import PersonalDataVault, key_encryption_key
+from services.kernel.privacy import PersonalDataVault, key_encryption_key
 
 SECRET = "test-master-secret"
 NIP = "199505042021012163"

@@ -12,7 +12,7 @@ from typing import Any
 from contracts.events import EventEnvelope
 from eventstore.projector import ProjectionRunner
 from eventstore.store import AppendUnit, NewEvent, PostgresEventStore
-from services.waiter import ProjectionWaiter
+from services.kernel.waiter import ProjectionWaiter
 
 
 class Recording:

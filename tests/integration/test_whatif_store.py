@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from deploy.bench.whatif import bitung_quarter_cap_draft, bulk_load, simulation_bench
 from deploy.infra import InfraAddresses
 from eventstore.db import create_pool
 from policy.bundled import bundled_pack_texts
 from policy.packs import load_pack
 from services.audit.service import verify_store
-from services.whatif.bench import bitung_quarter_cap_draft, bulk_load, simulation_bench
 from services.whatif.commands import report_bytes
 from services.whatif.service import SimulationSpec, simulate
 from services.whatif.simulator import Period

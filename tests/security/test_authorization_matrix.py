@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from deploy.infra import InfraAddresses
-from services.deps import SESSION_COOKIE
+from services.kernel.deps import SESSION_COOKIE
 from tests.conftest import ARTIFACTS, create_database
 from tests.stack import SAMPLE_DIRECTORY, RunningStack, running_stack
 

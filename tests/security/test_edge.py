@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from deploy.infra import InfraAddresses
-from services.auth import TokenService
+from services.kernel.auth import TokenService
 from tests.conftest import create_database
 from tests.stack import RunningStack, running_stack
 

@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidTag
 
 from deploy.infra import InfraAddresses
 from eventstore.db import create_pool
-from services.privacy import PersonalDataVault
+from services.kernel.privacy import PersonalDataVault
 from tests.conftest import create_database
 
 pytestmark = pytest.mark.integration

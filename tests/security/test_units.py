@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runtime.settings import DEV_JWT_SECRET, Settings
-from services.auth import TokenService
-from services.limits import TokenBuckets, signed_subject
-from services.problems import Problem
+from services.http.limits import TokenBuckets, signed_subject
+from services.kernel.auth import TokenService
+from services.kernel.problems import Problem
 from tests.production_settings import PRODUCTION
 
 OLD = "old-secret-that-was-in-force-last-month-000"

@@ -18,7 +18,7 @@ from services.audit.bundle import EVENTS, BundleWriter, PackText, skeleton, veri
 from services.audit.replay import explain_request, fold_until, local_time, parse_time
 from services.audit.signing import CheckpointSigner, generate_private_key, parse_private_key, parse_public_key
 from services.audit.verify import ChainVerifier
-from services.privacy import cutoff_period
+from services.kernel.privacy import cutoff_period
 
 T0 = datetime(2025, 12, 22, 1, 0, tzinfo=UTC)
 STAFF, HEAD, PLT, HOLDER = "199505042021012163", "197506201999081160", "197001011996062169", "198110052005061165"

@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from contracts.api import AttachmentIn
+from services.kernel.problems import Problem
 from services.leave.files import decode_file, decode_files, download_name, sniff
-from services.problems import Problem
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

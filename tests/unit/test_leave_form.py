@@ -26,7 +26,7 @@ from services.documents.leave_form_sources import (
     round_decisions,
 )
 from services.documents.letters import Signer
-from services.documents.regions import region_display
+from services.kernel.regions import region_display
 from tests.leave_form_text import pdf_text, section, ticked_boxes, ticked_kinds
 
 STAFF = "199505042021012163"

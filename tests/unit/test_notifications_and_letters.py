@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from contracts.events import EventEnvelope
 from runtime.settings import Settings
-from services.documents.bahasa import dates_text, local_datetime, period_text
 from services.documents.letters import (
     Holder,
     Letter,
@@ -21,8 +20,9 @@ from services.documents.letters import (
     signer_label,
     terbilang,
 )
-from services.documents.regions import region_display
 from services.documents.render import render_letter
+from services.kernel.bahasa import dates_text, local_datetime, period_text
+from services.kernel.regions import region_display
 from services.notifications.channels import SmtpConfig, sign, signature_valid
 from services.notifications.context import RequestContext
 from services.notifications.dispatcher import RetryPolicy

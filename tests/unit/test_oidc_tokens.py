@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from runtime.settings import Settings
+from services.kernel.problems import Problem
 from services.portal.oidc import CACHES, OidcClient
-from services.problems import Problem
 
 ISSUER = "https://sso.kendarikota.go.id/realms/asn"
 JWKS_URI = ISSUER + "/keys"

@@ -21,14 +21,14 @@ from policy.directory import DirectoryIndex, parse_directory_csv
 from policy.packs import PackSet
 from runtime.clock import Clock
 from runtime.settings import Settings
-from services.auth import TokenService
+from services.kernel.auth import TokenService
+from services.kernel.problems import Problem
 from services.portal.board import board_for_day, chart_data, public_view, unit_staffed
 from services.portal.forms import parse_request_form
 from services.portal.identity import DevIdentityProvider, UnconfiguredProvider, identity_provider
 from services.portal.options import form_options
 from services.portal.session import PRESESSION_COOKIE, csrf_token_for, csrf_valid, start_session
 from services.portal.web import safe_next
-from services.problems import Problem
 from tests.stack import SAMPLE_DIRECTORY
 
 PORTAL = Path(__file__).resolve().parents[2] / "services" / "portal"

@@ -6,7 +6,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.temporal_errors import problem_from_update_error
+from services.kernel.temporal_errors import problem_from_update_error
 
 
 def test_a_refusal_from_the_workflow_keeps_its_code_and_status() -> None:

@@ -18,10 +18,10 @@ from pydantic import ValidationError
 from contracts.api import BulkDecisionIn, BulkDecisionItem, DecisionIn
 from contracts.common import DecisionKind
 from services.approvals import commands
-from services.deps import ContainerDep
+from services.kernel.deps import ContainerDep
+from services.kernel.problems import Problem
 from services.portal.leave_view import change_dates, considerations
 from services.portal.web import PageProblem, ViewerDep, checked_form, redirect, render
-from services.problems import Problem
 
 router = APIRouter()
 NEEDS_COMMENT = (DecisionKind.REJECT, DecisionKind.RETURN, DecisionKind.CHANGE, DecisionKind.DEFER)

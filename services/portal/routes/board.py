@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from contracts.zones import fixed_zone
 from policy.evaluator import staffing_minimum_for, window_days
 from policy.packs import LoadedPack
-from services.container import Container
-from services.deps import ContainerDep, PrincipalDep
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep, PrincipalDep
 from services.portal.board import (
     PUBLIC_MIN_GROUP,
     STATUS_LABELS,

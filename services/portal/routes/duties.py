@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from contracts.common import Role
 from services.compliance import commands as compliance
 from services.compliance.models import AcknowledgeIn, CheckInIn, ReportIn
-from services.deps import ContainerDep
+from services.kernel.deps import ContainerDep
+from services.kernel.problems import Problem
 from services.portal.web import PageProblem, ViewerDep, checked_form, redirect, render
-from services.problems import Problem
 
 router = APIRouter()
 

@@ -13,11 +13,11 @@ from fastapi.responses import Response
 
 from contracts.events import EventEnvelope, request_stream
 from services.audit.api import request_events, verify_for
-from services.deps import ContainerDep
+from services.kernel.deps import ContainerDep
+from services.kernel.problems import Problem
 from services.portal.queries import opds, search_requests
 from services.portal.timeline import people_in, timeline
 from services.portal.web import PageProblem, Viewer, ViewerDep, checked_form, is_htmx, render
-from services.problems import Problem
 
 router = APIRouter()
 

@@ -12,17 +12,17 @@ from fastapi.responses import Response
 
 from contracts.api import MAX_ATTACHMENTS, CancelIn
 from contracts.events import request_stream
-from services.auth import Principal
-from services.container import Container
-from services.deps import ContainerDep
 from services.documents.api import issued_documents
-from services.judge import judge
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep
+from services.kernel.judge import judge
+from services.kernel.problems import Problem
 from services.portal.forms import COUNTRIES, PURPOSES, RequestForm, parse_request_form, preview_body
 from services.portal.leave_view import leave_record_for
 from services.portal.options import FormOptions, form_options
 from services.portal.timeline import people_in, timeline
 from services.portal.web import PageProblem, Viewer, ViewerDep, checked_form, redirect, render
-from services.problems import Problem
 from services.requests import commands
 from services.requests.views import can_view, request_out
 
@@ -82,6 +82,10 @@ async def new_request(
     request: Request, c: ContainerDep, me: ViewerDep, jenis: Annotated[str | None, Query(max_length=30)] = None
 ) -> Response:
     options = await form_options(c, me.person)
+    if not options.kinds:  # e.g. the head of the region, whom no rule of the pack lets ask for leave here
+        raise PageProblem(
+            403, "Tidak ada jenis pengajuan yang dapat Anda ajukan di portal ini.", code="no_request_kinds"
+        )
     kind = jenis if jenis and options.option(jenis) else options.kinds[0].kind.value
     return await _form_page(request, me, options, RequestForm(kind=kind))
 

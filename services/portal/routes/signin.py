@@ -10,8 +10,9 @@ from fastapi.responses import Response
 
 from contracts.common import Role
 from services.approvals import commands as approvals
-from services.container import Container
-from services.deps import ContainerDep
+from services.kernel.container import Container
+from services.kernel.deps import ContainerDep
+from services.kernel.problems import Problem
 from services.portal import labels
 from services.portal.identity import OidcIdentityProvider, identity_provider, unconfigured
 from services.portal.queries import everyone
@@ -28,7 +29,6 @@ from services.portal.web import (
     render,
     safe_next,
 )
-from services.problems import Problem
 
 router = APIRouter()
 

@@ -1,6 +1,6 @@
 """A real SMTP server for the demo stack that keeps every message as a file instead of passing it on.
 
-`python -m services.notifications.sink --dir .lentur/mail --port N`. Each message is written whole to
+`python -m deploy.mail_sink --dir .lentur/mail --port N`. Each message is written whole to
 `<dir>/<time>-<seq>.eml` (written to a temporary name first, then renamed, so a reader never sees half a
 message), with the envelope added as `Return-Path` and `X-Envelope-To` the way a mail server records it.
 """

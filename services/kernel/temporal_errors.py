@@ -6,7 +6,7 @@ from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedEr
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.problems import Problem
+from services.kernel.problems import Problem
 
 STATUS_BY_CODE = {
     "already_decided": 409,

@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.common import Role
-from services.auth import Principal
-from services.container import Container
-from services.problems import Problem
+from services.kernel.auth import Principal
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/dev/token (dev) or the identity provider")
 SESSION_COOKIE = "lentur_session"

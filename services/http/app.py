@@ -18,18 +18,18 @@ from services.admin.api import router as admin_router
 from services.approvals.api import router as approvals_router
 from services.audit.api import router as audit_router
 from services.compliance.api import router as compliance_router
-from services.container import Container
-from services.deps import SESSION_COOKIE
 from services.documents.api import public as verification_router
 from services.documents.api import router as documents_router
-from services.leave.api import router as leave_router
+from services.http.limits import EdgeLimits, TokenBuckets
+from services.kernel.container import Container
+from services.kernel.deps import SESSION_COOKIE
+from services.kernel.problems import PROBLEM_JSON, install_problem_handlers
 from services.leave_record.api import router as leave_record_router
-from services.limits import EdgeLimits, TokenBuckets
 from services.notifications.api import router as notifications_router
 from services.packs.api import router as packs_router
 from services.portal import install_portal
-from services.problems import PROBLEM_JSON, install_problem_handlers
 from services.requests.api import router as requests_router
+from services.requests.leave_api import router as leave_router
 from services.system.api import router as system_router
 from services.whatif.api import router as whatif_router
 from services.whatif.pages import router as whatif_pages

@@ -12,7 +12,7 @@ import jwt
 
 from contracts.common import Role
 from contracts.directory import Person
-from services.problems import Problem
+from services.kernel.problems import Problem
 
 ALGORITHM = "HS256"
 ISSUER = "lentur"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from temporalio.client import Client
@@ -11,12 +11,14 @@ from temporalio.client import Client
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
 from runtime.settings import Settings
-from services.audit.signing import CheckpointSigner
-from services.auth import TokenService
-from services.packs.registry import PolicyRegistry
-from services.privacy import PersonalDataVault
-from services.readmodels import ReadModels
-from services.waiter import ProjectionWaiter
+from services.kernel.auth import TokenService
+from services.kernel.privacy import PersonalDataVault
+from services.kernel.readmodels import ReadModels
+from services.kernel.waiter import ProjectionWaiter
+
+if TYPE_CHECKING:  # held by type only; deploy/bootstrap.py builds them (the kernel imports no capability)
+    from services.audit.signing import CheckpointSigner
+    from services.packs.registry import PolicyRegistry
 
 
 @dataclass

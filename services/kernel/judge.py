@@ -10,8 +10,8 @@ from contracts.common import PolicyRef
 from contracts.directory import Person
 from contracts.evaluation import Evaluation, RequestDraft
 from policy.evaluator import evaluate
-from services.container import Container
-from services.problems import Problem
+from services.kernel.container import Container
+from services.kernel.problems import Problem
 
 
 async def judge(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.problems import Problem, problem_response
+from services.kernel.problems import Problem, problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UPLOAD_PATHS = ("/api/admin/directory",)
@@ -25,9 +25,7 @@ UPLOAD_PATHS = ("/api/admin/directory",)
 REPORT_PATH = re.compile(r"^/api/requests/[^/]+/reports$")
 REPORT_BODY_BYTES = 3 * 1024 * 1024
 # A leave request may carry five 2 MB documents, base64 in JSON; BKN's letter for a CLTN one.
-LEAVE_PATH = re.compile(
-    r"^(/api/requests(/[^/]+/(resubmit|external-approvals))?|/pengajuan(/[^/]+/ajukan-ulang)?)$"
-)
+LEAVE_PATH = re.compile(r"^(/api/requests(/[^/]+/(resubmit|external-approvals))?|/pengajuan(/[^/]+/ajukan-ulang)?)$")
 LEAVE_BODY_BYTES = 14 * 1024 * 1024
 DRAIN_BYTES = 8 * 1024 * 1024
 

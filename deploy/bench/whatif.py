@@ -239,7 +239,7 @@ async def _drop_database(server: str, name: str) -> None:
         await admin.close()
 
 
-if __name__ == "__main__":  # pragma: no cover - manual runs: python -m services.whatif.bench 100000
+if __name__ == "__main__":  # pragma: no cover - manual runs: python -m deploy.bench.whatif 100000
     import sys
 
     print(json.dumps(run_simulation_bench(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), indent=2))

@@ -1,4 +1,7 @@
-"""Leave endpoints beyond the request itself: supporting documents, BKN's consideration, the year's export."""
+"""Leave endpoints beyond the request itself: supporting documents, BKN's consideration, the year's export.
+
+They read who may see a request (`views`), so they live with the requests capability; the files, the
+consideration and the export themselves are `services/leave/`, below it."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from fastapi import APIRouter, Query, Response
 
 from contracts.api import ExternalApprovalIn, ExternalApprovalOut
 from contracts.common import Role
-from services.deps import ContainerDep, PrincipalDep
+from services.kernel.deps import ContainerDep, PrincipalDep
+from services.kernel.problems import Problem
 from services.leave.attachments import current_attachments, open_file
 from services.leave.export import leave_export
 from services.leave.external import record_external_approval, recorded_approvals
 from services.leave.files import download_name
-from services.problems import Problem
 from services.requests.views import can_read_attachments, can_view
 
 router = APIRouter(tags=["leave"])

@@ -1,0 +1,1 @@
+"""The shared kernel the capability packages build on."""
