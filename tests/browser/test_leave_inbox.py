@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from deploy.infra import InfraAddresses
-from tests.browser.test_portal_journey import OPD_HEAD, PPK, UNIT_HEAD, browser, sign_in  # noqa: F401 (fixture)
+from tests.browser.support import sign_in
+from tests.browser.test_portal_journey import OPD_HEAD, PPK, UNIT_HEAD
 from tests.browser.test_portal_journey import pytestmark as journey_marks
 from tests.conftest import create_database
 from tests.stack import RunningStack, running_stack
