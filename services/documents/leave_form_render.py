@@ -18,7 +18,15 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from contracts.bahasa import long_date
-from services.documents.leave_form import BOXES, FORM_TITLE, KINDS_ON_FORM, TICK, Decision, LeaveForm
+from services.documents.leave_form import (
+    BOXES,
+    FORM_TITLE,
+    KINDS_ON_FORM,
+    TICK,
+    AnnualRecord,
+    Decision,
+    LeaveForm,
+)
 from services.documents.render import letterhead, qr_png
 
 CELL = ParagraphStyle("cell", fontName="Times-Roman", fontSize=9.5, leading=11.5)
@@ -103,7 +111,7 @@ def _record(form: LeaveForm) -> list[Flowable]:
         annual += [
             [_p(f"N-2 ({r.year - 2})"), _p(str(r.n2)), _p("sisa yang terbawa")],
             [_p(f"N-1 ({r.year - 1})"), _p(str(r.n1)), _p("sisa yang terbawa")],
-            [_p(f"N ({r.year})"), _p(str(r.n)), _p(f"terpakai {r.used}, tersedia {r.available} hari kerja")],
+            [_p(f"N ({r.year})"), _p(str(r.n)), _p(_this_year_note(r))],
         ]
     others = [
         [_p(f"{number}. {label.upper()}"), _p(_taken(form, kind))]
@@ -125,6 +133,11 @@ def _record(form: LeaveForm) -> list[Flowable]:
         )
     )
     return [_heading("V. CATATAN CUTI***"), both]
+
+
+def _this_year_note(r: AnnualRecord) -> str:
+    deferred = f"ditambah {r.deferred} hari ditangguhkan dari {r.year - 1}, " if r.deferred else ""
+    return f"{deferred}terpakai {r.used}, tersedia {r.available} hari kerja"
 
 
 def _taken(form: LeaveForm, kind: str) -> str:
