@@ -26,6 +26,7 @@ from services.documents.leave_form_sources import (
     form_record,
     leave_contact,
     other_leave_taken,
+    outside_considerations,
     request_events,
     requested_dates,
     round_decisions,
@@ -159,6 +160,7 @@ class FormIssuer:
             other_kinds_taken=await other_leave_taken(
                 self.pool, context.requester_nip, min(dates).year, job.request_id
             ),
+            outside=await outside_considerations(self.pool, job.request_id, job.position),
         )
         # a form showing personal data is stored sealed under the key of that data, and erased with it
         shows_personal = bool(form.reason or form.address or form.phone)

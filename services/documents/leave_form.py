@@ -107,6 +107,18 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class OutsideConsideration:
+    """An outside authority's consideration the decision rests on (BKN's pertimbangan teknis for a CLTN)."""
+
+    authority: str
+    number: str
+    dated: date
+
+    def note(self) -> str:
+        return f"Pertimbangan teknis {self.authority} Nomor {self.number} tanggal {dates_text([self.dated])}."
+
+
+@dataclass(frozen=True)
 class LeaveForm:
     doc_id: str
     number: str
@@ -126,6 +138,8 @@ class LeaveForm:
     addressee: str
     verify_url: str
     other_kinds_taken: dict[str, int] = field(default_factory=dict)
+    outside: tuple[OutsideConsideration, ...] = ()
+    """written beside the PYBMC's decision in section VIII, the only place the form has room for them"""
 
     def first_day(self) -> date:
         return min(self.dates)

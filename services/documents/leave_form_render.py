@@ -168,11 +168,11 @@ def _address(form: LeaveForm) -> list[Flowable]:
     return [_heading("VI. ALAMAT SELAMA MENJALANKAN CUTI"), _grid(rows, [9.0 * cm, 1.6 * cm, 6.4 * cm], extra)]
 
 
-def _boxes(heading: str, decision: Decision | None, *, empty_note: str = "") -> list[Flowable]:
+def _boxes(heading: str, decision: Decision | None, *, empty_note: str = "", basis: str = "") -> list[Flowable]:
     labels = [_p(label + ("" if box == "approve" else "****"), HEAD_CENTER) for box, label in BOXES]
     ticks = [_tick(decision is not None and decision.ticked(box)) for box, _ in BOXES]
     rows: list[list[object]] = [labels, ticks]
-    note = decision.note() if decision is not None else empty_note
+    note = " ".join(part for part in (basis, decision.note() if decision is not None else empty_note) if part)
     signer = (
         _signature(
             decision.signer.title, decision.signer.name, decision.signer.nip, place_date=long_date(decision.decided_on)
@@ -202,6 +202,7 @@ def _decisions(form: LeaveForm) -> list[Flowable]:
                 "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI**",
                 form.decision,
                 empty_note=ended_early if form.decision is None else "",
+                basis=" ".join(outside.note() for outside in form.outside) if form.decision is not None else "",
             )
         )
     ]

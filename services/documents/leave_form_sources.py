@@ -4,7 +4,8 @@ field a source does not (yet) carry leaves its place on the form blank instead o
 - the directory (`rm_people`): name, jabatan, pangkat/golongan ruang, unit, and masa kerja from its start of
   service (`policy.service.service_length`);
 - the request's sealed personal data: the reason, the address and phone during leave;
-- the request's own stream: the decisions of the round, with the dates granted or the deferral;
+- the request's own stream: the decisions of the round, with the dates granted or the deferral, and an
+  outside authority's consideration (BKN's for a CLTN);
 - the annual-leave record (`services/leave_record/store.py`, as GET /api/leave/balance): N-2 / N-1 / N.
 """
 
@@ -19,10 +20,10 @@ from uuid import UUID
 import asyncpg
 
 from contracts.directory import Person
-from contracts.events import request_stream
+from contracts.events import external_approvals_stream, request_stream
 from policy.leave import LeaveRecord
 from policy.service import service_length
-from services.documents.leave_form import AnnualRecord, Employee
+from services.documents.leave_form import AnnualRecord, Employee, OutsideConsideration
 
 FORM_EVENT_TYPES = ("RequestSubmitted", "RequestResubmitted", "DecisionRecorded", "RequestDatesChanged")
 
@@ -132,6 +133,27 @@ def round_decisions(events: list[asyncpg.Record], round_: int) -> list[RecordedD
             )
         )
     return found
+
+
+async def outside_considerations(
+    pool: asyncpg.Pool, request_id: UUID, up_to_position: int
+) -> tuple[OutsideConsideration, ...]:
+    """The outside authorities' considerations recorded for the request before its outcome (BKN's for a
+    CLTN), in order; they live on the request's own external-approvals stream."""
+    rows = await pool.fetch(
+        "SELECT payload FROM events WHERE stream_id = $1 AND type = 'ExternalApprovalRecorded' AND position <= $2 "
+        "ORDER BY version",
+        external_approvals_stream(request_id),
+        up_to_position,
+    )
+    return tuple(
+        OutsideConsideration(
+            authority=str(r["payload"]["authority"]),
+            number=str(r["payload"]["number"]),
+            dated=date.fromisoformat(str(r["payload"]["date"])),
+        )
+        for r in rows
+    )
 
 
 def form_record(record: LeaveRecord) -> AnnualRecord:

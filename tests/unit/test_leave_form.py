@@ -16,6 +16,7 @@ from services.documents.leave_form import (
     Decision,
     Employee,
     LeaveForm,
+    OutsideConsideration,
     form_wanted,
     split_considerations,
 )
@@ -226,3 +227,15 @@ def test_a_refusal_that_ended_the_round_early_leaves_the_decision_unticked() -> 
     decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
     assert ticked_boxes(decided) == [None]
     assert "berakhir pada pertimbangan atasan langsung" in " ".join(decided.split())
+
+
+def test_bkn_s_consideration_is_written_beside_the_pybmc_s_decision_on_a_cltn_form() -> None:
+    bkn = OutsideConsideration("BKN", "PT-1234/KEP/BKN/2025", date(2025, 12, 19))
+    text = pdf_text(render_leave_form(form((), decision("PPK", "approve", PPK), request_kind="CLTN", outside=(bkn,))))
+    assert ticked_kinds(text) == ["Cuti di Luar Tanggungan Negara"]
+    decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
+    assert ticked_boxes(decided) == ["DISETUJUI"]
+    assert "Pertimbangan teknis BKN Nomor" in decided and "PT-1234/KEP/BKN/2025 tanggal 19 Desember 2025." in decided
+    # no decision (a round a binding consideration ended): nothing is written for the PYBMC
+    ended = pdf_text(render_leave_form(form((decision("UNIT_HEAD", "reject", HEAD),), None, outside=(bkn,))))
+    assert "PT-1234" not in ended
