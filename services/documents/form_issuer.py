@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
 
-from contracts.common import EmployeeType
+from contracts.directory import Person
 from services.documents.jobs import Job, Numbered, new_document_id, verify_url
 from services.documents.leave_form import AnnualRecord, Decision, LeaveForm, form_number, split_considerations
 from services.documents.leave_form_render import render_leave_form
 from services.documents.leave_form_sources import (
     RecordedDecision,
-    annual_record,
     employee_from_directory,
+    form_record,
     leave_contact,
-    leave_used_by_year,
     other_leave_taken,
+    outside_considerations,
     request_events,
     requested_dates,
     round_decisions,
@@ -34,7 +34,9 @@ from services.documents.leave_form_sources import (
 from services.documents.letters import post_title
 from services.kernel.bahasa import local_date
 from services.kernel.privacy import PersonalDataVault
+from services.kernel.readmodels import person_from_row
 from services.kernel.regions import region_display
+from services.leave_record.store import stored_leave_record
 from services.notifications.context import RequestContext, StreamFact, fold_request, load_request_facts
 from services.packs.registry import PolicyRegistry
 
@@ -82,20 +84,14 @@ class FormIssuer:
             defer_until=decision.defer_until,
         )
 
-    async def _annual_rule(self, region: str) -> Any:
-        packs = await self.policy.packs()
-        loaded = packs.for_region(region) or packs.baseline
-        leave = getattr(loaded.pack, "leave", None)
-        return getattr(leave, "annual", None)
-
-    async def _leave_record(self, context: RequestContext, requester: Any, year: int) -> AnnualRecord | None:
-        """Section V from the region's pack and the leave already recorded, this request aside."""
-        rule = await self._annual_rule(context.region)
-        if rule is None:
+    async def _leave_record(self, context: RequestContext, person: Person | None, year: int) -> AnnualRecord | None:
+        """Section V: the record GET /api/leave/balance shows, as it stood before this request."""
+        if person is None:
             return None
-        employee_type = EmployeeType(requester["employee_type"] if requester else "PNS")
-        used = await leave_used_by_year(self.pool, context.requester_nip, context.request_id)
-        return annual_record(year, employee_type=employee_type, used_by_year=used, rule=rule)
+        packs = await self.policy.packs()
+        loaded = packs.for_region(context.region) or packs.baseline
+        record = await stored_leave_record(self.pool, loaded.pack, person, year, excluding=context.request_id)
+        return form_record(record)
 
     async def _doc_id(self, job: Job) -> str:
         """The id rendered before a crash, if any, so a retry keeps the QR code it already drew."""
@@ -129,7 +125,8 @@ class FormIssuer:
         holder, _, opd_name = await self.documents.parts(context, context.requester_nip, None, last.tier)
         issued_on = local_date(cause.occurred_at, zone)
         dates = requested_dates(events, job.round) or tuple(sorted(context.dates))
-        requester = (await self.documents.people({context.requester_nip})).get(context.requester_nip)
+        row = (await self.documents.people({context.requester_nip})).get(context.requester_nip)
+        requester = person_from_row(row) if row is not None else None
         sealed = sealed_personal(events)
         personal = await self.vault.unseal(sealed) if self.vault is not None else None
         address, phone = leave_contact(personal)
@@ -163,6 +160,7 @@ class FormIssuer:
             other_kinds_taken=await other_leave_taken(
                 self.pool, context.requester_nip, min(dates).year, job.request_id
             ),
+            outside=await outside_considerations(self.pool, job.request_id, job.position),
         )
         # a form showing personal data is stored sealed under the key of that data, and erased with it
         shows_personal = bool(form.reason or form.address or form.phone)

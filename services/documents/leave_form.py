@@ -52,15 +52,6 @@ def form_number(display: RegionDisplay, sequence: int, opd_code: str, issued_on:
     return f"{display.letter_code}/FPC.{sequence}/{opd_code}/{ROMAN_MONTHS[issued_on.month - 1]}/{issued_on.year}"
 
 
-def service_length_text(start: date | None, on: date) -> str:
-    """'12 tahun 3 bulan' of continuous service on `on`; blank when the start is unknown."""
-    if start is None or start > on:
-        return ""
-    months = (on.year - start.year) * 12 + (on.month - start.month) - (1 if on.day < start.day else 0)
-    years, rest = divmod(max(0, months), 12)
-    return f"{years} tahun {rest} bulan"
-
-
 @dataclass(frozen=True)
 class Employee:
     """Section I. Fields the directory does not carry are blank, never guessed."""
@@ -84,6 +75,8 @@ class AnnualRecord:
     n: int
     used: int
     available: int
+    deferred: int = 0
+    """days a PYBMC deferred from N-1 into N, usable this year on top of N"""
 
 
 @dataclass(frozen=True)
@@ -114,6 +107,18 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class OutsideConsideration:
+    """An outside authority's consideration the decision rests on (BKN's pertimbangan teknis for a CLTN)."""
+
+    authority: str
+    number: str
+    dated: date
+
+    def note(self) -> str:
+        return f"Pertimbangan teknis {self.authority} Nomor {self.number} tanggal {dates_text([self.dated])}."
+
+
+@dataclass(frozen=True)
 class LeaveForm:
     doc_id: str
     number: str
@@ -133,6 +138,8 @@ class LeaveForm:
     addressee: str
     verify_url: str
     other_kinds_taken: dict[str, int] = field(default_factory=dict)
+    outside: tuple[OutsideConsideration, ...] = ()
+    """written beside the PYBMC's decision in section VIII, the only place the form has room for them"""
 
     def first_day(self) -> date:
         return min(self.dates)

@@ -18,7 +18,15 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from contracts.bahasa import long_date
-from services.documents.leave_form import BOXES, FORM_TITLE, KINDS_ON_FORM, TICK, Decision, LeaveForm
+from services.documents.leave_form import (
+    BOXES,
+    FORM_TITLE,
+    KINDS_ON_FORM,
+    TICK,
+    AnnualRecord,
+    Decision,
+    LeaveForm,
+)
 from services.documents.render import letterhead, qr_png
 
 CELL = ParagraphStyle("cell", fontName="Times-Roman", fontSize=9.5, leading=11.5)
@@ -103,7 +111,7 @@ def _record(form: LeaveForm) -> list[Flowable]:
         annual += [
             [_p(f"N-2 ({r.year - 2})"), _p(str(r.n2)), _p("sisa yang terbawa")],
             [_p(f"N-1 ({r.year - 1})"), _p(str(r.n1)), _p("sisa yang terbawa")],
-            [_p(f"N ({r.year})"), _p(str(r.n)), _p(f"terpakai {r.used}, tersedia {r.available} hari kerja")],
+            [_p(f"N ({r.year})"), _p(str(r.n)), _p(_this_year_note(r))],
         ]
     others = [
         [_p(f"{number}. {label.upper()}"), _p(_taken(form, kind))]
@@ -125,6 +133,11 @@ def _record(form: LeaveForm) -> list[Flowable]:
         )
     )
     return [_heading("V. CATATAN CUTI***"), both]
+
+
+def _this_year_note(r: AnnualRecord) -> str:
+    deferred = f"ditambah {r.deferred} hari ditangguhkan dari {r.year - 1}, " if r.deferred else ""
+    return f"{deferred}terpakai {r.used}, tersedia {r.available} hari kerja"
 
 
 def _taken(form: LeaveForm, kind: str) -> str:
@@ -155,11 +168,11 @@ def _address(form: LeaveForm) -> list[Flowable]:
     return [_heading("VI. ALAMAT SELAMA MENJALANKAN CUTI"), _grid(rows, [9.0 * cm, 1.6 * cm, 6.4 * cm], extra)]
 
 
-def _boxes(heading: str, decision: Decision | None, *, empty_note: str = "") -> list[Flowable]:
+def _boxes(heading: str, decision: Decision | None, *, empty_note: str = "", basis: str = "") -> list[Flowable]:
     labels = [_p(label + ("" if box == "approve" else "****"), HEAD_CENTER) for box, label in BOXES]
     ticks = [_tick(decision is not None and decision.ticked(box)) for box, _ in BOXES]
     rows: list[list[object]] = [labels, ticks]
-    note = decision.note() if decision is not None else empty_note
+    note = " ".join(part for part in (basis, decision.note() if decision is not None else empty_note) if part)
     signer = (
         _signature(
             decision.signer.title, decision.signer.name, decision.signer.nip, place_date=long_date(decision.decided_on)
@@ -189,6 +202,7 @@ def _decisions(form: LeaveForm) -> list[Flowable]:
                 "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI**",
                 form.decision,
                 empty_note=ended_early if form.decision is None else "",
+                basis=" ".join(outside.note() for outside in form.outside) if form.decision is not None else "",
             )
         )
     ]

@@ -1,10 +1,12 @@
 """Where the leave form's data comes from: one small function per source, each reading defensively, so a
 field a source does not (yet) carry leaves its place on the form blank instead of failing the form.
 
-- the directory (`rm_people`): name, jabatan, pangkat/golongan ruang, unit, start of service;
+- the directory (`rm_people`): name, jabatan, pangkat/golongan ruang, unit, and masa kerja from its start of
+  service (`policy.service.service_length`);
 - the request's sealed personal data: the reason, the address and phone during leave;
-- the request's own stream: the decisions of the round, with the dates granted or the deferral;
-- the leave record (`rm_leave`, `rm_requests`) and the region's pack: N-2 / N-1 / N.
+- the request's own stream: the decisions of the round, with the dates granted or the deferral, and an
+  outside authority's consideration (BKN's for a CLTN);
+- the annual-leave record (`services/leave_record/store.py`, as GET /api/leave/balance): N-2 / N-1 / N.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts.common import EmployeeType
-from contracts.events import request_stream
-from contracts.policy_pack import AnnualLeaveRule
-from policy.leave import annual_leave_balance, own_unused, tmt_from_nip
-from services.documents.leave_form import AnnualRecord, Employee, service_length_text
+from contracts.directory import Person
+from contracts.events import external_approvals_stream, request_stream
+from policy.leave import LeaveRecord
+from policy.service import service_length
+from services.documents.leave_form import AnnualRecord, Employee, OutsideConsideration
 
 FORM_EVENT_TYPES = ("RequestSubmitted", "RequestResubmitted", "DecisionRecorded", "RequestDatesChanged")
 
@@ -47,20 +49,18 @@ def _field(row: Any, name: str) -> Any:
         return None
 
 
-def employee_from_directory(row: Any, *, nip: str, name: str, position: str, unit: str, on: date) -> Employee:
-    """Section I from the directory row; `rank`, `position` and `service_start` are optional columns."""
-    start = _field(row, "service_start")
-    if isinstance(start, str):
-        start = date.fromisoformat(start) if start else None
-    if start is None and (_field(row, "employee_type") or "PNS") == "PNS":
-        start = tmt_from_nip(nip)
+def employee_from_directory(
+    person: Person | None, *, nip: str, name: str, position: str, unit: str, on: date
+) -> Employee:
+    """Section I from the directory; rank, position and masa kerja are blank where it does not know them."""
+    length = service_length(person, on) if person is not None else None
     return Employee(
         name=name,
         nip=nip,
-        position=_field(row, "position") or position,
-        service_length=service_length_text(start, on),
+        position=(person.position if person is not None else None) or position,
+        service_length=length.label() if length is not None else "",
         unit=unit,
-        rank=_field(row, "rank") or "",
+        rank=(person.rank if person is not None else None) or "",
     )
 
 
@@ -135,29 +135,38 @@ def round_decisions(events: list[asyncpg.Record], round_: int) -> list[RecordedD
     return found
 
 
-async def leave_used_by_year(pool: asyncpg.Pool, nip: str, excluding: UUID) -> dict[int, int]:
+async def outside_considerations(
+    pool: asyncpg.Pool, request_id: UUID, up_to_position: int
+) -> tuple[OutsideConsideration, ...]:
+    """The outside authorities' considerations recorded for the request before its outcome (BKN's for a
+    CLTN), in order; they live on the request's own external-approvals stream."""
     rows = await pool.fetch(
-        "SELECT year, sum(days) AS days FROM rm_leave WHERE nip = $1 AND request_id IS DISTINCT FROM $2 GROUP BY year",
-        nip,
-        excluding,
+        "SELECT payload FROM events WHERE stream_id = $1 AND type = 'ExternalApprovalRecorded' AND position <= $2 "
+        "ORDER BY version",
+        external_approvals_stream(request_id),
+        up_to_position,
     )
-    return {int(r["year"]): int(r["days"]) for r in rows}
+    return tuple(
+        OutsideConsideration(
+            authority=str(r["payload"]["authority"]),
+            number=str(r["payload"]["number"]),
+            dated=date.fromisoformat(str(r["payload"]["date"])),
+        )
+        for r in rows
+    )
 
 
-def annual_record(
-    year: int, *, employee_type: EmployeeType, used_by_year: Mapping[int, int], rule: AnnualLeaveRule
-) -> AnnualRecord:
-    """N-2 / N-1 / N before this request, from the leave arithmetic in `policy/leave.py`."""
-    balance = annual_leave_balance(year, employee_type=employee_type, used_by_year=used_by_year, rule=rule)
-    last = own_unused(year - 1, used_by_year=used_by_year, rule=rule) or 0
-    n1 = min(last, balance.carried_over)
+def form_record(record: LeaveRecord) -> AnnualRecord:
+    """Section V from the annual-leave record (`policy.leave.leave_record`), the figures of GET
+    /api/leave/balance; days in flight count as used, as the balance's `available` counts them."""
     return AnnualRecord(
-        year=year,
-        n2=balance.carried_over - n1,
-        n1=n1,
-        n=max(0, rule.entitlement_days - balance.cuti_bersama),
-        used=balance.used,
-        available=balance.available,
+        year=record.year,
+        n2=record.n2,
+        n1=record.n1,
+        n=record.n,
+        used=record.used + record.pending,
+        available=record.available,
+        deferred=record.deferred,
     )
 
 

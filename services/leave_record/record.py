@@ -1,22 +1,22 @@
 """The annual-leave record N-2/N-1/N of one person and year, from the leave rows the projection keeps.
 
-The arithmetic is `policy.leave.leave_record`; this module only gathers its inputs (the person's pack, their
-leave rows, years of cuti besar) and decides who may see it.
+The arithmetic is `policy.leave.leave_record`, its inputs are gathered in `store.py` (shared with the leave
+form); this module decides who may see it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from contracts.api import AnnualLeaveRecordOut, LeaveRecordOut
-from contracts.common import EmployeeType, RequestKind
+from contracts.common import RequestKind
 from contracts.directory import Person
 from policy.calendar import local_date
-from policy.leave import LeaveRecord, leave_record, service_start_of, service_years_between
+from policy.leave import LeaveRecord
 from services.kernel.auth import Principal
 from services.kernel.container import Container
 from services.kernel.problems import Problem
+from services.leave_record.store import stored_leave_record
 
 
 async def may_see_record(c: Container, me: Principal, person: Person) -> bool:
@@ -46,42 +46,7 @@ async def may_see_record(c: Container, me: Principal, person: Person) -> bool:
 async def record_of(c: Container, person: Person, year: int) -> LeaveRecord:
     packs = await c.policy.packs()
     loaded = packs.for_region(person.region) or packs.baseline
-    rule = loaded.pack.leave.annual
-    rows = await c.pool.fetch("SELECT year, days, state FROM rm_leave WHERE nip = $1", person.nip)
-    used: dict[int, int] = defaultdict(int)
-    pending: dict[int, int] = defaultdict(int)
-    deferred: dict[int, int] = defaultdict(int)
-    for r in rows:
-        if r["state"] == "deferred":
-            deferred[int(r["year"])] += int(r["days"])
-        else:
-            used[int(r["year"])] += int(r["days"])
-            if r["state"] == "reserved":
-                pending[int(r["year"])] += int(r["days"])
-    besar = await c.pool.fetch(
-        "SELECT dates FROM rm_requests WHERE requester_nip = $1 AND kind = $2 AND status IN ('APPROVED', 'PENDING')",
-        person.nip,
-        RequestKind.CUTI_BESAR.value,
-    )
-    cuti_besar_years = frozenset(d.year for r in besar for d in r["dates"])
-    annual_rule = next((k for k in loaded.pack.leave.kinds if k.kind == RequestKind.CUTI_TAHUNAN), None)
-    needed = annual_rule.min_service_years if annual_rule is not None else 0
-    start = service_start_of(
-        person.nip, getattr(person, "service_start", None), is_pns=person.employee_type == EmployeeType.PNS
-    )
-    eligible = start is None or service_years_between(start, date(year, 12, 31)) >= needed
-    # Years before the first leave row are treated as covered only where the record holds them: the pure
-    # function counts a missing year as unknown (no carry-over), never as unused.
-    return leave_record(
-        year,
-        employee_type=person.employee_type,
-        used_by_year=dict(used),
-        rule=rule,
-        deferred_into=dict(deferred),
-        cuti_besar_years=cuti_besar_years,
-        pending_by_year=dict(pending),
-        eligible=eligible,
-    )
+    return await stored_leave_record(c.pool, loaded.pack, person, year)
 
 
 async def leave_balance(c: Container, me: Principal, nip: str | None, year: int | None) -> LeaveRecordOut:

@@ -81,7 +81,7 @@ async def _seal_personal(c: Container, principal: Principal, body: SubmitRequest
 
 def _leave_files(body: SubmitRequestIn) -> list[DecodedFile]:
     """What a leave request must carry beyond the common fields, checked before any rule is asked."""
-    if body.kind.is_flexible_work:
+    if not body.kind.is_leave:  # flexible work and travel abroad carry neither
         if body.attachments:
             raise Problem(422, "attachments_not_allowed", "Lampiran hanya untuk pengajuan cuti.")
         return []

@@ -29,7 +29,12 @@ async def leave_at_the_pybmc(stack: RunningStack) -> str:
     async with await stack.as_user(REQUESTER) as asn:
         r = await asn.post(
             "/api/requests",
-            json={"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30"], "reason": "Pulang kampung"},
+            json={
+                "kind": "CUTI_TAHUNAN",
+                "dates": ["2025-12-29", "2025-12-30"],
+                "reason": "Pulang kampung",
+                "leave": {"address": "Jl. Pahlawan 1", "phone": "+62 811-0000-0001"},
+            },
         )
         assert r.status_code == 201, r.text
         created = r.json()

@@ -43,7 +43,12 @@ KENDARI_UNIT_HEAD = "197506201999081160"
 KENDARI_OPD_HEAD = "199503222018022159"
 LUWU_STAFF = "197904082004042112"
 LUWU_OPD_HEAD = "199811212023022109"
-ANNUAL_LEAVE = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-31"], "reason": "Pulang kampung"}
+ANNUAL_LEAVE = {
+    "kind": "CUTI_TAHUNAN",
+    "dates": ["2025-12-31"],
+    "reason": "Pulang kampung",
+    "leave": {"address": "Jl. Sultan Hasanuddin 12, Kendari", "phone": "081234567890"},
+}
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "data" / "directory-sample.csv"
 
 

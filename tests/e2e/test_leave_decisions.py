@@ -28,6 +28,7 @@ PPK = "198609222008011156"
 STAFF = ["199505042021012163", "197809212003122164", "197603131999112162", "197610092002091161"]
 UNIT2_STAFF = ["198912022013092166", "199301242015041167", "198309122005032168"]  # DISHUB-U2
 THREE_DAYS = ["2025-12-29", "2025-12-30", "2025-12-31"]
+LEAVE = {"address": "Jl. Saranani 12, Kendari", "phone": "+62 811-4000-2163"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,10 @@ async def stack(infra: InfraAddresses) -> AsyncIterator[RunningStack]:
 
 async def submit(stack: RunningStack, nip: str, dates: list[str] = THREE_DAYS) -> dict:
     async with await stack.as_user(nip) as asn:
-        r = await asn.post("/api/requests", json={"kind": "CUTI_TAHUNAN", "dates": dates, "reason": "Urusan keluarga"})
+        r = await asn.post(
+            "/api/requests",
+            json={"kind": "CUTI_TAHUNAN", "dates": dates, "reason": "Urusan keluarga", "leave": LEAVE},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 

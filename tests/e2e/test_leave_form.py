@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from deploy.infra import InfraAddresses
+from policy.bundled import bundled_pack_texts
 from tests.conftest import ARTIFACTS, create_database
 from tests.e2e.test_notifications_and_letters import (
     INFO2_HEAD,
@@ -24,6 +25,7 @@ from tests.e2e.test_notifications_and_letters import (
     OPD_HEAD,
     PPK,
     STAFF,
+    STRANGER,
     U2_HEAD,
     U2_STAFF,
     UNIT_HEAD,
@@ -36,8 +38,16 @@ from tests.stack import RunningStack, running_stack
 pytestmark = pytest.mark.e2e
 
 BASE_URL = "https://lentur.example"
+INFO_OPD_HEAD = STRANGER  # Gita Fajar, head of Diskominfo, on the route of its staff
+KENDARI_ADMIN = "199702202019041158"
 SHARED: dict[str, dict] = {}
-LEAVE = {"kind": "CUTI_TAHUNAN", "dates": ["2025-12-29", "2025-12-30", "2025-12-31"], "reason": "Pulang kampung"}
+CONTACT = {"address": "Jl. Malaka 21, Kambu, Kendari", "phone": "+62 811-4055-0163"}
+LEAVE = {
+    "kind": "CUTI_TAHUNAN",
+    "dates": ["2025-12-29", "2025-12-30", "2025-12-31"],
+    "reason": "Pulang kampung",
+    "leave": CONTACT,
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +110,8 @@ async def test_a_leave_approved_at_every_tier_has_a_form_that_reads_back_and_ver
     assert "3 hari kerja" in duration and "29 Desember 2025" in duration and "31 Desember 2025" in duration
     record = section(text, "V. CATATAN CUTI")
     assert "N-2 (2023)" in record and "N-1 (2024)" in record and "N (2025)" in record
+    contact = " ".join(section(text, "VI. ALAMAT SELAMA MENJALANKAN CUTI").split())
+    assert CONTACT["address"] in contact and CONTACT["phone"] in contact  # unsealed for the form only
     considerations = section(text, "VII. PERTIMBANGAN ATASAN LANGSUNG")
     assert ticked_boxes(considerations) == ["DISETUJUI", "DISETUJUI"]  # the unit head, then the OPD head
     assert "Indah Sari" in considerations and f"NIP. {UNIT_HEAD}" in considerations
@@ -153,14 +165,47 @@ async def test_a_refusal_ticks_tidak_disetujui_where_it_was_recorded(stack: Runn
     assert "Tenaga dibutuhkan untuk pelayanan akhir tahun" in " ".join(decided.split())
     assert "Citra Kurnia" in decided
 
-    # refused at the first tier, which ends the round before the pejabat yang berwenang
-    at_the_unit = (await submit(stack, INFO_STAFF, LEAVE))["id"]
-    await decide(stack, INFO_HEAD, at_the_unit, "reject", "Sedang ada audit")
-    [doc] = await forms(stack, INFO_STAFF, at_the_unit)
+    # refused at the first tier: a consideration is advisory, so the round goes on to the pejabat yang
+    # berwenang, whose own refusal is the decision
+    advised = (await submit(stack, INFO_STAFF, LEAVE))["id"]
+    await decide(stack, INFO_HEAD, advised, "reject", "Sedang ada audit")
+    await decide(stack, INFO_OPD_HEAD, advised, "approve", "Setuju")
+    await decide(stack, PPK, advised, "reject", "Mengikuti pertimbangan atasan langsung")
+    [doc] = await forms(stack, INFO_STAFF, advised)
     _, text = await form_text(stack, INFO_STAFF, doc)
     considered = section(text, "VII. PERTIMBANGAN ATASAN LANGSUNG")
-    assert ticked_boxes(considered) == ["TIDAK DISETUJUI"] and "Made Teguh" in considered
+    assert ticked_boxes(considered) == ["TIDAK DISETUJUI", "DISETUJUI"] and "Made Teguh" in considered
+    decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
+    assert ticked_boxes(decided) == ["TIDAK DISETUJUI"] and "Citra Kurnia" in decided
+
+    # where the pack binds the unit head's consideration, the refusal ends the round before the PYBMC
+    await publish_binding_unit_head(stack)
+    at_the_unit = (await submit(stack, INFO2_STAFF, LEAVE))["id"]
+    await decide(stack, INFO2_HEAD, at_the_unit, "reject", "Sedang ada audit")
+    [doc] = await forms(stack, INFO2_STAFF, at_the_unit)
+    _, text = await form_text(stack, INFO2_STAFF, doc)
+    considered = section(text, "VII. PERTIMBANGAN ATASAN LANGSUNG")
+    assert ticked_boxes(considered) == ["TIDAK DISETUJUI"] and "Made Dewi" in considered
     assert ticked_boxes(section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")) == [None]
+
+
+async def publish_binding_unit_head(stack: RunningStack) -> None:
+    """Kendari's annual-leave route with the unit head's consideration binding, as a new pack version."""
+    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1", "version: 2025.12.96", 1)
+    plain = "        - {tier: UNIT_HEAD, action: recommend}\n        - {tier: OPD_HEAD, action: recommend}\n"
+    binding = (
+        "        - {tier: UNIT_HEAD, action: recommend, binding: {id: kendari.pertimbangan-atasan-mengikat, "
+        "basis: pp-11-2017, clause: Pertimbangan atasan langsung yang tidak menyetujui mengakhiri permohonan.}}\n"
+        "        - {tier: OPD_HEAD, action: recommend}\n"
+    )
+    assert plain in text
+    async with await stack.as_user(KENDARI_ADMIN) as admin:
+        r = await admin.post(
+            "/api/policy/packs",
+            content=text.replace(plain, binding, 1).encode(),
+            headers={"content-type": "application/yaml"},
+        )
+        assert r.status_code == 201, r.text
 
 
 async def test_a_delegate_of_the_pybmc_signs_the_decision_a_n(stack: RunningStack) -> None:
@@ -173,7 +218,7 @@ async def test_a_delegate_of_the_pybmc_signs_the_decision_a_n(stack: RunningStac
         assert r.status_code == 201, r.text
         delegation = r.json()["id"]
     try:
-        sick = {"kind": "CUTI_SAKIT", "dates": ["2026-01-05"], "reason": "Operasi kecil"}
+        sick = {"kind": "CUTI_SAKIT", "dates": ["2026-01-05"], "reason": "Operasi kecil", "leave": CONTACT}
         request_id = (await submit(stack, U2_STAFF, sick))["id"]
         await decide(stack, U2_HEAD, request_id, "approve", "Setuju")
         await decide(stack, OPD_HEAD, request_id, "approve", "Setuju")  # as the Wali Kota's delegate

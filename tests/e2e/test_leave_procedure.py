@@ -23,6 +23,8 @@ import pytest
 from deploy.infra import InfraAddresses
 from services.kernel.privacy import ERASED, PersonalDataVault
 from tests.conftest import create_database
+from tests.e2e.test_notifications_and_letters import settled
+from tests.leave_form_text import pdf_text, section, ticked_boxes, ticked_kinds
 from tests.stack import SAMPLE_DIRECTORY, RunningStack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -221,6 +223,17 @@ async def test_cltn_waits_for_bkn_then_can_be_granted_and_is_exported(stack: Run
     assert "ExternalApprovalRecorded" in {item["type"] for item in search}
 
     number = await letter_number(stack, request_id)  # the letter of grant is issued by the letters projection
+    # the form has no section of its own for BKN: its consideration is written beside the PYBMC's decision
+    await settled(stack)
+    [form] = [d for d in (await get(stack, STAFF, f"/api/requests/{request_id}/documents")).json()
+              if d["kind"] == "formulir_cuti"]  # fmt: skip
+    async with await stack.as_user(STAFF) as client:
+        text = pdf_text((await client.get(form["url"])).content)
+    assert ticked_kinds(text) == ["Cuti di Luar Tanggungan Negara"]
+    decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
+    assert ticked_boxes(decided) == ["DISETUJUI"]
+    assert "Pertimbangan teknis BKN Nomor" in decided  # the note's column wraps beside the signature
+    assert "PT-1234/KEP/BKN/2025 tanggal 19 Desember 2025." in decided
     assert (await get(stack, STAFF, "/api/leave/export", year=2025)).status_code == 403
     exported = await get(stack, ADMIN, "/api/leave/export", year=2025)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")

@@ -121,7 +121,11 @@ async def test_a_personal_trip_over_working_days_needs_leave_and_the_two_are_lin
     assert notice["code"] == "leave_required" and notice["working_days"] == ["2026-01-09"]
     assert notice["citations"][0]["rule_id"] == "bitung.cuti-perjalanan-pribadi"
 
-    leave = {"kind": "CUTI_TAHUNAN", "reason": "Perjalanan pribadi ke Singapura"}
+    leave = {
+        "kind": "CUTI_TAHUNAN",
+        "reason": "Perjalanan pribadi ke Singapura",
+        "leave": {"address": "Jl. Sam Ratulangi 3, Bitung", "phone": "+62 812-4300-0909"},
+    }
     short = await submit(stack, BITUNG_OTHER, leave | {"dates": ["2026-01-12"], "linked_request_id": journey["id"]})
     assert short.status_code == 422 and short.json()["code"] == "linked_leave_incomplete"
     strangers = await submit(stack, BITUNG_STAFF, leave | {"dates": ["2026-01-09"], "linked_request_id": journey["id"]})

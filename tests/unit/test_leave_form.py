@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import subprocess
 from datetime import UTC, date, datetime
+from typing import Any
 
 from contracts.common import EmployeeType
+from contracts.directory import Person
 from contracts.policy_pack import AnnualLeaveRule
+from policy.leave import leave_record
 from services.documents.leave_form import (
     AnnualRecord,
     Decision,
     Employee,
     LeaveForm,
+    OutsideConsideration,
     form_wanted,
-    service_length_text,
     split_considerations,
 )
 from services.documents.leave_form_render import render_leave_form
 from services.documents.leave_form_sources import (
-    annual_record,
     employee_from_directory,
+    form_record,
     leave_contact,
     requested_dates,
     round_decisions,
@@ -97,19 +100,32 @@ def test_considerations_come_before_the_decision_of_the_last_tier_and_returns_ar
 
 
 def test_directory_fields_that_are_missing_leave_blanks_and_service_counts_from_the_nip() -> None:
-    bare = {"nip": STAFF, "employee_type": "PNS"}  # a directory without rank/position/service_start
+    bare = Person(
+        nip=STAFF,
+        name="Putri Teguh",
+        employee_type=EmployeeType.PNS,
+        region="kendari",
+        opd_code="DISHUB",
+        opd_name="Dinas Perhubungan",
+        opd_class="direct_service",
+        unit_code="DISHUB-U1",
+        unit_name="Bidang Lalu Lintas",
+    )  # a directory without rank/position/service_start
     employee = employee_from_directory(bare, nip=STAFF, name="Putri Teguh", position="Pelaksana", unit="U1", on=DAY)
     assert employee.rank == "" and employee.position == "Pelaksana"
     assert employee.service_length == "4 tahun 11 bulan"  # TMT January 2021 from the NIP
-    full = {**bare, "rank": "Penata Muda, III/a", "position": "Analis Lalu Lintas", "service_start": date(2019, 3, 1)}
+    full = bare.model_copy(
+        update={"rank": "Penata Muda, III/a", "position": "Analis Lalu Lintas", "service_start": date(2019, 3, 1)}
+    )
     employee = employee_from_directory(full, nip=STAFF, name="Putri Teguh", position="Pelaksana", unit="U1", on=DAY)
     assert (employee.rank, employee.position, employee.service_length) == (
         "Penata Muda, III/a",
         "Analis Lalu Lintas",
         "6 tahun 9 bulan",
     )
+    pppk = bare.model_copy(update={"employee_type": EmployeeType.PPPK})  # no TMT in a PPPK's number
+    assert employee_from_directory(pppk, nip=STAFF, name="X", position="P", unit="U", on=DAY).service_length == ""
     assert employee_from_directory(None, nip="12345", name="X", position="P", unit="U", on=DAY).service_length == ""
-    assert service_length_text(date(2026, 1, 1), DAY) == ""
 
 
 def test_the_address_during_leave_is_read_from_the_sealed_personal_data_in_either_shape() -> None:
@@ -119,14 +135,34 @@ def test_the_address_during_leave_is_read_from_the_sealed_personal_data_in_eithe
     assert leave_contact(None) == ("", "")  # erased after retention, or never sealed
 
 
-def test_the_record_splits_carried_days_into_n2_and_n1() -> None:
+def annual_record(year: int, *, employee_type: EmployeeType, used_by_year: dict[int, int], **more: Any) -> AnnualRecord:
+    return form_record(
+        leave_record(
+            year,
+            employee_type=employee_type,
+            used_by_year=used_by_year,
+            rule=RULE,
+            **more,
+        )
+    )
+
+
+def test_the_form_s_record_is_the_leave_record_with_days_in_flight_counted_as_used() -> None:
     # 2023 and 2024 untaken: up to 24 days in 2025, 12 of them carried (PP 11/2017's two-year rule)
-    record = annual_record(2025, employee_type=EmployeeType.PNS, used_by_year={2023: 0, 2024: 0, 2025: 2}, rule=RULE)
+    record = annual_record(2025, employee_type=EmployeeType.PNS, used_by_year={2023: 0, 2024: 0, 2025: 2})
     assert (record.n2, record.n1, record.n, record.used, record.available) == (0, 12, 12, 2, 22)
-    one_year = annual_record(2025, employee_type=EmployeeType.PNS, used_by_year={2023: 12, 2024: 8}, rule=RULE)
+    one_year = annual_record(2025, employee_type=EmployeeType.PNS, used_by_year={2023: 12, 2024: 8})
     assert (one_year.n2, one_year.n1, one_year.available) == (0, 4, 16)
-    pppk = annual_record(2025, employee_type=EmployeeType.PPPK, used_by_year={2024: 0}, rule=RULE)
+    pppk = annual_record(2025, employee_type=EmployeeType.PPPK, used_by_year={2024: 0})
     assert (pppk.n2, pppk.n1, pppk.available) == (0, 0, 12)
+    # days a PYBMC deferred out of 2025 are the next year's, shown there beside N
+    # (2025 left 9 of its own after the 3 deferred: 6 carried at most)
+    deferred = annual_record(2026, employee_type=EmployeeType.PNS, used_by_year={2025: 0}, deferred_into={2026: 3})
+    assert (deferred.n, deferred.n1, deferred.deferred, deferred.available) == (12, 6, 3, 21)
+    in_flight = form_record(
+        leave_record(2025, employee_type=EmployeeType.PNS, used_by_year={2025: 5}, pending_by_year={2025: 2}, rule=RULE)
+    )
+    assert (in_flight.used, in_flight.available) == (5, 7)
 
 
 def test_decisions_of_the_round_carry_granted_dates_and_deferrals_when_recorded() -> None:
@@ -191,3 +227,15 @@ def test_a_refusal_that_ended_the_round_early_leaves_the_decision_unticked() -> 
     decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
     assert ticked_boxes(decided) == [None]
     assert "berakhir pada pertimbangan atasan langsung" in " ".join(decided.split())
+
+
+def test_bkn_s_consideration_is_written_beside_the_pybmc_s_decision_on_a_cltn_form() -> None:
+    bkn = OutsideConsideration("BKN", "PT-1234/KEP/BKN/2025", date(2025, 12, 19))
+    text = pdf_text(render_leave_form(form((), decision("PPK", "approve", PPK), request_kind="CLTN", outside=(bkn,))))
+    assert ticked_kinds(text) == ["Cuti di Luar Tanggungan Negara"]
+    decided = section(text, "VIII. KEPUTUSAN PEJABAT YANG BERWENANG MEMBERIKAN CUTI")
+    assert ticked_boxes(decided) == ["DISETUJUI"]
+    assert "Pertimbangan teknis BKN Nomor" in decided and "PT-1234/KEP/BKN/2025 tanggal 19 Desember 2025." in decided
+    # no decision (a round a binding consideration ended): nothing is written for the PYBMC
+    ended = pdf_text(render_leave_form(form((decision("UNIT_HEAD", "reject", HEAD),), None, outside=(bkn,))))
+    assert "PT-1234" not in ended
