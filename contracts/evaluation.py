@@ -36,6 +36,9 @@ class RequestDraft(Frozen):
     work_plan: LongText | None = None
     travel_purpose: TravelPurpose | None = None
     attachments: int = Field(default=0, ge=0, description="supporting documents attached (already checked)")
+    extra_days: int = Field(
+        default=0, ge=0, description="annual leave in a place hard to reach: calendar days of travel asked for"
+    )
 
 
 class UsageSnapshot(Frozen):
@@ -94,6 +97,11 @@ class LeaveDebit(Frozen):
     entitlement: int
     available: int
     citation: Citation
+    extra_days: int = Field(
+        default=0,
+        ge=0,
+        description="calendar days of travel after the last leave day (a place hard to reach); never debited",
+    )
 
 
 class DutyWindow(Frozen):

@@ -278,6 +278,13 @@ class LeaveKindRule(Rule):
         return self
 
 
+class RemotePlaceRule(Rule):
+    """Annual leave spent in a place hard to reach (tempat yang sulit perhubungannya) may be extended by at most
+    `max_days` calendar days of travel, following the last leave day and not taken from the annual-leave right."""
+
+    max_days: int = Field(default=12, ge=1, le=31)
+
+
 class AnnualLeaveRule(Rule):
     """Annual-leave arithmetic (PP 11/2017): entitlement, carry-over caps, cuti bersama taken from it."""
 
@@ -290,6 +297,9 @@ class AnnualLeaveRule(Rule):
     # Years whose Keppres on ASN cuti bersama says it does not reduce annual leave (2025: Keppres 2/2025).
     # A later year's decree is a new pack version that adds its year, never a code change.
     cuti_bersama_exempt_years: frozenset[int] = frozenset()
+    remote_place_extra_days: RemotePlaceRule | None = Field(
+        default=None, description="absent: the pack does not allow extra travel days for a place hard to reach"
+    )
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> AnnualLeaveRule:
@@ -468,6 +478,8 @@ class PolicyPack(Frozen):
             for j, d in enumerate(k.documents):
                 yield ("leave", "kinds", i, "documents", j), d
         yield ("leave", "annual"), self.leave.annual
+        if self.leave.annual.remote_place_extra_days is not None:
+            yield ("leave", "annual", "remote_place_extra_days"), self.leave.annual.remote_place_extra_days
         for i, o in enumerate(self.obligations):
             yield ("obligations", i), o
         for i, n in enumerate(self.notices):
