@@ -7,9 +7,9 @@ current usage, and gets back either a route (with constraints and duties) or a r
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from contracts.common import (
     Citation,
@@ -102,6 +102,14 @@ class LeaveDebit(Frozen):
         ge=0,
         description="calendar days of travel after the last leave day (a place hard to reach); never debited",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_extra_days(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A debit without travel days is recorded as before the field existed (RouteDetermined stays as it was).
+        data: dict[str, Any] = handler(self)
+        if not data.get("extra_days"):
+            data.pop("extra_days", None)
+        return data
 
 
 class DutyWindow(Frozen):

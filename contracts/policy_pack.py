@@ -307,6 +307,14 @@ class AnnualLeaveRule(Rule):
             raise ValueError("harus entitlement_days <= carry_over_total_max <= two_year_total_max")
         return self
 
+    @model_serializer(mode="wrap")
+    def _without_absent_remote_place(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A pack written without the rule reads back as written (pack diffs and reports stay as they were).
+        data: dict[str, Any] = handler(self)
+        if data.get("remote_place_extra_days") is None:
+            data.pop("remote_place_extra_days", None)
+        return data
+
     def deducts_cuti_bersama(self, year: int) -> bool:
         return self.cuti_bersama_deducted and year not in self.cuti_bersama_exempt_years
 

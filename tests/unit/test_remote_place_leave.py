@@ -108,3 +108,29 @@ def test_section_iv_of_the_form_states_the_extension() -> None:
     assert "ditambah 7 hari kalender karena tempat yang sulit perhubungannya" in " ".join(duration.split()).lower()
     plain = section(pdf_text(render_leave_form(leave_form((), final))), "IV. LAMANYA CUTI")
     assert "sulit perhubungannya" not in plain
+
+
+def test_a_debit_without_travel_days_is_recorded_as_before() -> None:
+    debit = judge(KUTIM_STAFF, "CUTI_TAHUNAN", DAYS, usage=HISTORY).leave_debit
+    assert debit is not None and "extra_days" not in debit.model_dump(mode="json")
+    remote = judge(KUTIM_STAFF, "CUTI_TAHUNAN", DAYS, usage=HISTORY, extra_days=4).leave_debit
+    assert remote is not None and remote.model_dump(mode="json")["extra_days"] == 4
+
+
+async def test_the_portal_form_s_box_and_number_reach_the_api_body_for_annual_leave_only() -> None:
+    from services.portal.forms import parse_request_form
+    from services.portal.options import form_options
+    from tests.unit.test_portal_units import _container, _form, _person
+
+    options = await form_options(_container(), _person())
+    common = {"mulai": "2025-12-29", "sampai": "2025-12-31", "alasan": "x", "alamat_cuti": "Pulau Wawonii"}
+    common["telepon_cuti"] = "0812 555 0000"
+    remote = parse_request_form(
+        _form(jenis="CUTI_TAHUNAN", sulit_perhubungan="ya", tambahan_hari="5", **common), options
+    )
+    assert remote.body is not None and remote.body.leave is not None
+    assert (remote.body.leave.remote_place, remote.body.leave.extra_days) == (True, 5)
+    missing = parse_request_form(_form(jenis="CUTI_TAHUNAN", sulit_perhubungan="ya", **common), options)
+    assert missing.body is None and "tambahan_hari" in missing.errors
+    unticked = parse_request_form(_form(jenis="CUTI_TAHUNAN", tambahan_hari="5", **common), options)
+    assert unticked.body is not None and unticked.body.leave is not None and unticked.body.leave.extra_days == 0
