@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from contracts.common import (
     MAX_DATES,
@@ -60,6 +60,21 @@ class LeaveDetailsIn(Body):
 
     address: AddressText
     phone: PhoneText
+    remote_place: bool = Field(
+        default=False, description="CUTI_TAHUNAN spent in a place hard to reach (tempat yang sulit perhubungannya)"
+    )
+    extra_days: int = Field(
+        default=0,
+        ge=0,
+        le=366,
+        description="calendar days of travel after the last leave day, for a remote place; not debited",
+    )
+
+    @model_validator(mode="after")
+    def _extra_days_need_remote_place(self) -> LeaveDetailsIn:
+        if self.extra_days and not self.remote_place:
+            raise ValueError("extra_days hanya untuk cuti di tempat yang sulit perhubungannya (remote_place)")
+        return self
 
 
 class AttachmentIn(Body):
@@ -232,7 +247,9 @@ class RequestOut(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     submitted_at_local: str | None = None
-    leave: dict[str, Any] | None = Field(default=None, description="address and phone during leave")
+    leave: dict[str, Any] | None = Field(
+        default=None, description="address and phone during leave; CUTI_TAHUNAN also remote_place and extra_days"
+    )
     attachments: list[AttachmentOut] = Field(default_factory=list)
     external_approvals: list[ExternalApprovalOut] = Field(default_factory=list)
 

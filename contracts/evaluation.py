@@ -7,9 +7,9 @@ current usage, and gets back either a route (with constraints and duties) or a r
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from contracts.common import (
     Citation,
@@ -36,6 +36,9 @@ class RequestDraft(Frozen):
     work_plan: LongText | None = None
     travel_purpose: TravelPurpose | None = None
     attachments: int = Field(default=0, ge=0, description="supporting documents attached (already checked)")
+    extra_days: int = Field(
+        default=0, ge=0, description="annual leave in a place hard to reach: calendar days of travel asked for"
+    )
 
 
 class UsageSnapshot(Frozen):
@@ -94,6 +97,19 @@ class LeaveDebit(Frozen):
     entitlement: int
     available: int
     citation: Citation
+    extra_days: int = Field(
+        default=0,
+        ge=0,
+        description="calendar days of travel after the last leave day (a place hard to reach); never debited",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_extra_days(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A debit without travel days is recorded as before the field existed (RouteDetermined stays as it was).
+        data: dict[str, Any] = handler(self)
+        if not data.get("extra_days"):
+            data.pop("extra_days", None)
+        return data
 
 
 class DutyWindow(Frozen):

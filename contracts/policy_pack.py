@@ -278,6 +278,13 @@ class LeaveKindRule(Rule):
         return self
 
 
+class RemotePlaceRule(Rule):
+    """Annual leave spent in a place hard to reach (tempat yang sulit perhubungannya) may be extended by at most
+    `max_days` calendar days of travel, following the last leave day and not taken from the annual-leave right."""
+
+    max_days: int = Field(default=12, ge=1, le=31)
+
+
 class AnnualLeaveRule(Rule):
     """Annual-leave arithmetic (PP 11/2017): entitlement, carry-over caps, cuti bersama taken from it."""
 
@@ -290,12 +297,23 @@ class AnnualLeaveRule(Rule):
     # Years whose Keppres on ASN cuti bersama says it does not reduce annual leave (2025: Keppres 2/2025).
     # A later year's decree is a new pack version that adds its year, never a code change.
     cuti_bersama_exempt_years: frozenset[int] = frozenset()
+    remote_place_extra_days: RemotePlaceRule | None = Field(
+        default=None, description="absent: the pack does not allow extra travel days for a place hard to reach"
+    )
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> AnnualLeaveRule:
         if not self.entitlement_days <= self.carry_over_total_max <= self.two_year_total_max:
             raise ValueError("harus entitlement_days <= carry_over_total_max <= two_year_total_max")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_remote_place(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A pack written without the rule reads back as written (pack diffs and reports stay as they were).
+        data: dict[str, Any] = handler(self)
+        if data.get("remote_place_extra_days") is None:
+            data.pop("remote_place_extra_days", None)
+        return data
 
     def deducts_cuti_bersama(self, year: int) -> bool:
         return self.cuti_bersama_deducted and year not in self.cuti_bersama_exempt_years
@@ -468,6 +486,8 @@ class PolicyPack(Frozen):
             for j, d in enumerate(k.documents):
                 yield ("leave", "kinds", i, "documents", j), d
         yield ("leave", "annual"), self.leave.annual
+        if self.leave.annual.remote_place_extra_days is not None:
+            yield ("leave", "annual", "remote_place_extra_days"), self.leave.annual.remote_place_extra_days
         for i, o in enumerate(self.obligations):
             yield ("obligations", i), o
         for i, n in enumerate(self.notices):

@@ -299,6 +299,9 @@ def _judge(
             )
         shaped += [loaded.cite(w) for w, days in loaded.windows if any(d in days for d in dates)]
 
+        extension = _remote_place_extension(loaded, kind, draft.extra_days)
+        if extension is not None:
+            shaped.append(extension)
         caps: tuple[UnitDailyCap, ...] = ()
         debit: LeaveDebit | None = None
         if kind.is_flexible_work:
@@ -319,6 +322,8 @@ def _judge(
             if kind == RequestKind.CUTI_TAHUNAN:
                 debit = _annual_leave_debit(loaded, requester, counted, usage)
                 shaped.append(debit.citation)
+                if draft.extra_days:
+                    debit = debit.model_copy(update={"extra_days": draft.extra_days})
 
         purpose = draft.travel_purpose
         shaped += [
@@ -688,6 +693,36 @@ def _annual_leave_debit(loaded: LoadedPack, requester: Person, counted: list[dat
         available=balance.available,
         citation=loaded.cite(rule),
     )
+
+
+def _remote_place_extension(loaded: LoadedPack, kind: RequestKind, extra_days: int) -> Citation | None:
+    """Annual leave spent in a place hard to reach may run on for the pack's calendar days of travel (PP 11/2017,
+    Peraturan BKN 24/2017); they are recorded with the leave and never taken from the annual-leave right."""
+    if not extra_days:
+        return None
+    annual = loaded.pack.leave.annual
+    rule = annual.remote_place_extra_days
+    if kind != RequestKind.CUTI_TAHUNAN:
+        raise _Refused(
+            "extra_days_not_applicable",
+            "Tambahan hari karena tempat yang sulit perhubungannya hanya untuk cuti tahunan.",
+            [loaded.cite(rule or annual)],
+        )
+    if rule is None:
+        raise _Refused(
+            "extra_days_not_allowed",
+            "Paket kebijakan yang berlaku tidak memberikan tambahan hari cuti tahunan karena tempat yang sulit "
+            "perhubungannya.",
+            [loaded.cite(annual)],
+        )
+    if extra_days > rule.max_days:
+        raise _Refused(
+            "extra_days_exceeded",
+            f"Cuti tahunan di tempat yang sulit perhubungannya dapat ditambah paling lama {rule.max_days} hari "
+            f"kalender; yang diajukan {extra_days} hari.",
+            [loaded.cite(rule)],
+        )
+    return loaded.cite(rule)
 
 
 def _obligations(loaded: LoadedPack, kind: RequestKind) -> tuple[Obligation, ...]:

@@ -18,7 +18,7 @@ def bitung_quarter_cap() -> str:
     text = text.replace("max_away_ratio: 0.5", "max_away_ratio: 0.25").replace(
         "WFO dan WFH dengan perbandingan 50:50.\n      kinds", "WFO dan WFH dengan perbandingan 75:25.\n      kinds"
     )
-    return _bump(text, "2025.12.1", "2025.12.2")
+    return _bump(text, "2025.12.1.1", "2025.12.2")
 
 
 def kendari_without_ppk_for_annual_leave() -> str:
@@ -29,4 +29,4 @@ def kendari_without_ppk_for_annual_leave() -> str:
     text = text.replace(steps, "        - {tier: OPD_HEAD, action: approve}")
     start = text.index("    - id: kendari.izin-wali-kota-cuti-tahunan")
     text = text[:start] + text[text.index("  upward:") :]
-    return _bump(text, "2025.12.1", "2026.1.1")
+    return _bump(text, "2025.12.1.1", "2026.1.1")

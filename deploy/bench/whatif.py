@@ -39,7 +39,7 @@ COPY_ROWS = 5000
 def bitung_quarter_cap_draft() -> str:
     text = bundled_pack_texts()["bitung.yaml"]
     draft = text.replace("max_away_ratio: 0.5", "max_away_ratio: 0.25").replace(
-        "version: 2025.12.1", "version: 2025.12.9"
+        "version: 2025.12.1.1", "version: 2025.12.9"
     )
     assert draft != text, "the Bitung pack no longer has the 50% cap this benchmark tightens"
     return draft

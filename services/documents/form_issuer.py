@@ -161,6 +161,7 @@ class FormIssuer:
                 self.pool, context.requester_nip, min(dates).year, job.request_id
             ),
             outside=await outside_considerations(self.pool, job.request_id, job.position),
+            extra_days=context.extra_days if context.kind == "CUTI_TAHUNAN" else 0,
         )
         # a form showing personal data is stored sealed under the key of that data, and erased with it
         shows_personal = bool(form.reason or form.address or form.phone)

@@ -140,6 +140,8 @@ class LeaveForm:
     other_kinds_taken: dict[str, int] = field(default_factory=dict)
     outside: tuple[OutsideConsideration, ...] = ()
     """written beside the PYBMC's decision in section VIII, the only place the form has room for them"""
+    extra_days: int = 0
+    """annual leave in a place hard to reach: calendar days of travel after the last leave day (section IV)"""
 
     def first_day(self) -> date:
         return min(self.dates)
@@ -155,6 +157,13 @@ class LeaveForm:
             return self.working_days or len(self.dates)
         ranges = date_ranges(self.dates)
         return sum((last - first).days + 1 for first, last in ranges)
+
+    def extension(self) -> str:
+        """Section IV's note on the travel days for a place hard to reach, which the annual-leave right does not
+        pay for; blank when none were granted."""
+        if not self.extra_days:
+            return ""
+        return f"ditambah {self.extra_days} hari kalender karena tempat yang sulit perhubungannya"
 
     def kind_ticked(self, kind: str) -> bool:
         return self.request_kind == kind

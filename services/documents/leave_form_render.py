@@ -96,7 +96,11 @@ def _duration(form: LeaveForm) -> list[Flowable]:
         _p("s/d"),
         _p(long_date(form.last_day())),
     ]
-    return [_heading("IV. LAMANYA CUTI"), _grid([row], [1.6 * cm, 3.2 * cm, 2.6 * cm, 4.3 * cm, 1.0 * cm, 4.3 * cm])]
+    widths = [1.6 * cm, 3.2 * cm, 2.6 * cm, 4.3 * cm, 1.0 * cm, 4.3 * cm]
+    section: list[Flowable] = [_heading("IV. LAMANYA CUTI"), _grid([row], widths)]
+    if form.extension():
+        section.append(_grid([[_p(f"{form.extension().capitalize()}.")]], [WIDTH]))
+    return section
 
 
 def _record(form: LeaveForm) -> list[Flowable]:

@@ -34,6 +34,7 @@ async def judge(
         work_plan=body.work_plan,
         travel_purpose=body.travel_purpose,
         attachments=len(body.attachments) if attachments is None else attachments,
+        extra_days=body.leave.extra_days if body.leave is not None and body.leave.remote_place else 0,
     )
     try:
         return evaluate(

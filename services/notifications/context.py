@@ -82,6 +82,7 @@ class RequestContext:
     timezone: str | None = None
     route: list[dict[str, Any]] = field(default_factory=list)
     working_days: int = 0
+    extra_days: int = 0  # annual leave in a place hard to reach: calendar days of travel after the last day
     tasks: dict[str, TaskFact] = field(default_factory=dict)
     decisions: list[DecisionFact] = field(default_factory=list)
     version: int = 0
@@ -129,6 +130,7 @@ def fold_request(facts: Iterable[StreamFact], *, up_to_position: int | None = No
             context.timezone = p["timezone"]
             context.route = list(p["route"])
             context.working_days = int(p.get("working_days") or 0)
+            context.extra_days = int((p.get("leave_debit") or {}).get("extra_days") or 0)
         elif fact.type == "TaskAssigned":
             context.tasks[p["task_id"]] = TaskFact(
                 task_id=p["task_id"],

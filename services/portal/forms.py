@@ -36,6 +36,8 @@ class RequestForm:
     purpose: str = ""
     leave_address: str = ""
     leave_phone: str = ""
+    remote_place: bool = False
+    extra_days: str = ""
     attachments: list[AttachmentIn] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)  # required fields left empty (not nagged about while typing)
@@ -143,6 +145,8 @@ def parse_request_form(
         purpose=_one(form, "tujuan_perjalanan"),
         leave_address=_one(form, "alamat_cuti"),
         leave_phone=_one(form, "telepon_cuti"),
+        remote_place=_one(form, "sulit_perhubungan") == "ya",
+        extra_days=_one(form, "tambahan_hari"),
     )
     option = options.option(f.kind)
     if option is None:
@@ -182,7 +186,7 @@ def parse_request_form(
             f.errors["alamat_cuti"] = "Alamat paling panjang 500 karakter."
         if not f.leave_phone:
             f.require("telepon_cuti", "Isi nomor telepon yang dapat dihubungi selama cuti.")
-        leave = {"address": f.leave_address, "phone": f.leave_phone}
+        leave = {"address": f.leave_address, "phone": f.leave_phone, **_remote_place(option.kind, f)}
         f.attachments = _uploads(form, f)
     if f.errors:
         return f
@@ -238,3 +242,13 @@ def preview_body(form: RequestForm, options: FormOptions) -> SubmitRequestIn | N
         )
     except ValidationError:
         return None
+
+
+def _remote_place(kind: RequestKind, f: RequestForm) -> dict[str, Any]:
+    """Annual leave in a place hard to reach: the box and the calendar days of travel asked for."""
+    if kind != RequestKind.CUTI_TAHUNAN or not f.remote_place:
+        return {}
+    if not f.extra_days.isdigit() or int(f.extra_days) < 1:
+        f.errors["tambahan_hari"] = "Isi jumlah hari kalender tambahan untuk perjalanan (angka, paling sedikit 1)."
+        return {}
+    return {"remote_place": True, "extra_days": int(f.extra_days)}

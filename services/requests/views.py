@@ -77,6 +77,12 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
         leave = {"address": personal["leave_address"], "phone": personal.get("leave_phone")}
     elif personal is None and row["personal"] and RequestKind(row["kind"]).is_leave:
         leave = {"address": ERASED, "phone": ERASED}
+    if leave is not None and kind == RequestKind.CUTI_TAHUNAN:
+        # travel days for a place hard to reach: recorded with the leave debit, never debited
+        # (only when asked for: a plain request keeps the {address, phone} shape)
+        extra_days = int((row["leave_debit"] or {}).get("extra_days") or 0)
+        if extra_days:
+            leave = {**leave, "remote_place": True, "extra_days": extra_days}
     attachments = []
     if RequestKind(row["kind"]).is_leave and (viewer is None or await can_read_attachments(c, viewer, row)):
         attachments = await current_attachments(c, row["request_id"])

@@ -131,6 +131,8 @@ async def test_a_refusal_is_shown_with_its_citation_on_a_phone(stack: RunningSta
     await page.get_by_label("Nomor telepon").fill("0812 4000 1111")  # type: ignore[attr-defined]
     assert await page.locator("#dokumen-CUTI_TAHUNAN").is_visible()  # type: ignore[attr-defined]
     assert await page.locator("#dokumen-CUTI_SAKIT").is_hidden()  # type: ignore[attr-defined]
+    remote = page.get_by_label("Cuti dijalankan di tempat yang sulit perhubungannya")  # type: ignore[attr-defined]
+    assert await remote.is_visible() and not await remote.is_checked()  # annual leave only, unticked by default
     await page.get_by_label("Alasan", exact=True).fill("Urusan keluarga")  # type: ignore[attr-defined]
     await page.get_by_role("button", name="Periksa alur persetujuan").click()  # type: ignore[attr-defined]
     await page.locator("#pratinjau").get_by_text("Pengajuan ini akan ditolak").wait_for()  # type: ignore[attr-defined]

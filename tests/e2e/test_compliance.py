@@ -36,7 +36,7 @@ PESISIR = {"staff": "198603032008072147"}
 
 
 def variant(name: str, version: str, *replacements: tuple[str, str]) -> str:
-    text = bundled_pack_texts()[name].replace("version: 2025.12.1", f"version: {version}", 1)
+    text = bundled_pack_texts()[name].replace("version: 2025.12.1.1", f"version: {version}", 1)
     for old, new in replacements:
         assert old in text, old
         text = text.replace(old, new)

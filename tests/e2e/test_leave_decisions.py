@@ -219,7 +219,7 @@ async def test_the_record_is_shown_to_the_person_their_approvers_and_the_region_
 
 
 async def test_a_binding_consideration_ends_the_request_with_its_citation(stack: RunningStack) -> None:
-    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1", "version: 2025.12.95", 1)
+    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1.1", "version: 2025.12.95", 1)
     binding = (
         "        - {tier: UNIT_HEAD, action: recommend, binding: {id: kendari.pertimbangan-atasan-mengikat, "
         "basis: pp-11-2017, clause: Pertimbangan atasan langsung yang tidak menyetujui mengakhiri permohonan.}}\n"

@@ -191,7 +191,7 @@ async def test_a_refusal_ticks_tidak_disetujui_where_it_was_recorded(stack: Runn
 
 async def publish_binding_unit_head(stack: RunningStack) -> None:
     """Kendari's annual-leave route with the unit head's consideration binding, as a new pack version."""
-    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1", "version: 2025.12.96", 1)
+    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1.1", "version: 2025.12.96", 1)
     plain = "        - {tier: UNIT_HEAD, action: recommend}\n        - {tier: OPD_HEAD, action: recommend}\n"
     binding = (
         "        - {tier: UNIT_HEAD, action: recommend, binding: {id: kendari.pertimbangan-atasan-mengikat, "

@@ -27,7 +27,7 @@ LEAVE = {"leave": {"address": "Jl. Merdeka 1, Samarinda", "phone": "081234567890
 
 def fast_kendari_pack(version: str, remind: str, escalate: str, escalate_to: str = "next_tier") -> str:
     text = bundled_pack_texts()["kendari.yaml"]
-    text = text.replace("version: 2025.12.1", f"version: {version}", 1)
+    text = text.replace("version: 2025.12.1.1", f"version: {version}", 1)
     text = text.replace(
         "  remind_after: PT8H\n  escalate_after: P1D\n  escalate_to: next_tier",
         f"  remind_after: {remind}\n  escalate_after: {escalate}\n  escalate_to: {escalate_to}",
@@ -94,7 +94,7 @@ async def test_publishing_a_pack_version_is_validated_and_scoped(stack: RunningS
             "/api/policy/packs", content=same_version.encode(), headers={"content-type": "application/yaml"}
         )
         assert conflict.status_code == 409
-    bitung = bundled_pack_texts()["bitung.yaml"].replace("version: 2025.12.1", "version: 2025.12.91", 1)
+    bitung = bundled_pack_texts()["bitung.yaml"].replace("version: 2025.12.1.1", "version: 2025.12.91", 1)
     async with await stack.as_user(ADMIN) as admin:
         foreign = await admin.post(
             "/api/policy/packs", content=bitung.encode(), headers={"content-type": "application/yaml"}

@@ -222,7 +222,7 @@ async def test_kendari_draft_without_the_ppk_tier_shows_the_changed_routes(stack
     rules = {row["rule_id"]: row for row in diff["rules"]}
     assert rules["kendari.izin-wali-kota-cuti-tahunan"]["change"] == "removed"
     assert rules["kendari.rute-cuti-tahunan"]["change"] == "changed"
-    assert diff["a"]["version"] == "2025.12.1" and diff["b"]["version"] == "2026.1.1"
+    assert diff["a"]["version"] == "2025.12.1.1" and diff["b"]["version"] == "2026.1.1"
 
 
 async def test_the_admin_page_shows_the_simulation_and_the_rule_changes(stack: RunningStack) -> None:
@@ -340,7 +340,7 @@ async def _new_kendari_version_mid_season(stack: RunningStack) -> None:
             json={"decision": "return", "comment": "Ganti tanggal"},
         )
         assert r.status_code == 200, r.text
-    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1", "version: 2025.12.7")
+    text = bundled_pack_texts()["kendari.yaml"].replace("version: 2025.12.1.1", "version: 2025.12.7")
     async with await stack.as_user(KENDARI_ADMIN) as admin:
         r = await admin.post(
             "/api/policy/packs", content=text + "\n# revisi teknis\n", headers={"content-type": "application/yaml"}
@@ -348,7 +348,7 @@ async def _new_kendari_version_mid_season(stack: RunningStack) -> None:
         assert r.status_code == 201, r.text
     async with await stack.as_user(KENDARI_BEFORE) as asn:
         r = await asn.post(f"/api/requests/{straddling['id']}/resubmit", json=wfh("2025-12-30"))
-        assert r.status_code == 200 and r.json()["policy"]["version"] == "2025.12.1", r.text
+        assert r.status_code == 200 and r.json()["policy"]["version"] == "2025.12.1.1", r.text
     await decide_all(stack, r.json())
     after = (await submit(stack, KENDARI_AFTER, wfh("2025-12-30"))).json()
     assert after["policy"]["version"] == "2025.12.7"

@@ -54,6 +54,7 @@ def judge(
     today: date = TODAY,
     travel_purpose: TravelPurpose | None = None,
     attachments: int = 0,
+    extra_days: int = 0,
 ) -> Evaluation:
     index = index or directory()
     requester = index.get(nip)
@@ -68,6 +69,7 @@ def judge(
             reason="uji",
             travel_purpose=travel_purpose,
             attachments=attachments,
+            extra_days=extra_days,
         ),
         directory=index,
         usage=usage or UsageSnapshot(),

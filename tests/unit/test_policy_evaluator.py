@@ -365,7 +365,7 @@ def test_resubmission_is_judged_by_the_pack_it_was_first_judged_by() -> None:
     assert first is not None
     stricter = _variant(
         KENDARI_TEXT,
-        ("version: 2025.12.1", "version: 2025.12.2"),
+        ("version: 2025.12.1.1", "version: 2025.12.2"),
         ("kinds: [WFH, WFA]\n  location:", "kinds: [WFA]\n  location:"),
     )
     newer = packs().with_pack(stricter)
@@ -434,7 +434,7 @@ def test_explicit_regional_pack_refuses_dates_outside_its_window() -> None:
 def test_simulator_judges_under_a_draft_pack() -> None:
     draft_pack = _variant(
         KENDARI_TEXT,
-        ("version: 2025.12.1", "version: 2026.0.1"),
+        ("version: 2025.12.1.1", "version: 2026.0.1"),
         (
             "      when: {kinds: [WFA], abroad: true}\n      add: {tier: PPK, action: approve}",
             "      when: {kinds: [WFA], abroad: true}\n      add: {tier: OPD_HEAD, action: approve}",

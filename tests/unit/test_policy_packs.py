@@ -81,10 +81,10 @@ def test_sha256_is_of_the_exact_bytes() -> None:
 
 def test_packset_indexes_by_id_version_and_sha() -> None:
     old = load_pack(KENDARI_TEXT)
-    new = load_pack(KENDARI_TEXT.replace("version: 2025.12.1", "version: 2025.12.2"))
+    new = load_pack(KENDARI_TEXT.replace("version: 2025.12.1.1", "version: 2025.12.2"))
     packset = PackSet([new, old, packs().baseline])
     assert packset.get("kendari") is new
-    assert packset.version("kendari", "2025.12.1") is old
+    assert packset.version("kendari", "2025.12.1.1") is old
     assert packset.by_sha256(old.sha256) is old
     assert packset.resolve(old.ref) is old
     assert packset.resolve(old.ref.model_copy(update={"version": "9.9"})) is None
@@ -99,7 +99,7 @@ def test_packset_refuses_two_texts_for_one_version() -> None:
 
 
 def test_with_pack_puts_a_draft_in_force_and_keeps_history() -> None:
-    draft = load_pack(KENDARI_TEXT.replace("version: 2025.12.1", "version: 2026.1.0"))
+    draft = load_pack(KENDARI_TEXT.replace("version: 2025.12.1.1", "version: 2026.1.0"))
     packset = packs().with_pack(draft)
     assert packset.get("kendari") is draft
     current = packs().get("kendari")
@@ -272,3 +272,25 @@ def test_check_pack_reports_a_bad_file(tmp_path: Path) -> None:
     assert f"baris {_line_of(BASELINE_TEXT, 'max_days_per_week')}" in out
     missing_ok, _ = check_pack(tmp_path / "tidak-ada.yaml")
     assert not missing_ok
+
+
+# What each release published: a store keeps every published text, and `lentur migrate` refuses to publish a
+# different text under a version it already holds, so an upgraded installation would not start.
+RELEASED = {
+    "0.2.0": {
+        ("bitung", "2025.12.1"): "25389b52a97dd0f226bcb1da913446dd7c15305a24af45763daa31496a4c7de0",
+        ("kendari", "2025.12.1"): "cfa56c0dcd741f7b745cc038b2aebf0e63ffb55dedd56b33163602c633b2b123",
+        ("kutai-timur", "2025.12.1"): "dcdff46618ef9d39030ed0d990a70aa9749dc6e2f7d142f76651a66c55c027a1",
+        ("luwu-utara", "2025.12.1"): "c6c471109f0c07e9acf8fb2d92e6836f1c96a5829460cf5b48a039f80b79376d",
+        ("national-baseline", "2025.12.1"): "6f4537f640704c92aa9b8046a44ee612ec4be6df0d793f2ec5d3d39794249c87",
+        ("pesisir-barat", "2025.12.1"): "2c8f4f06fb6abcb05c6f3667ff8c7d329965dd1b9a795542ff65c358d665bc66",
+    },
+}
+
+
+def test_a_shipped_pack_never_reuses_a_released_version_for_another_text() -> None:
+    for text in bundled_pack_texts().values():
+        loaded = load_pack(text)
+        for release, published in RELEASED.items():
+            sha = published.get((loaded.id, loaded.version))
+            assert sha is None or sha == loaded.sha256, f"{loaded.id} {loaded.version} changed since {release}"

@@ -99,6 +99,7 @@ class Case:
     travel_purpose: TravelPurpose | None = None
     attachments: int = 0
     service_start: date | None = None  # the directory's service_start for `nip`, overriding the NIP's TMT
+    extra_days: int = 0  # annual leave in a place hard to reach: calendar days of travel asked for
 
     @property
     def name(self) -> str:
@@ -284,6 +285,18 @@ def common_cases(
             "insufficient_leave_balance",
             "refusal",
             usage=UsageSnapshot(annual_leave_used={2026: 8}),
+        ),
+        Case(
+            pack,
+            f"{pack}.cuti-tahunan-sulit-perhubungan",
+            (PP11, PERBAN24),
+            staff,
+            "CUTI_TAHUNAN",
+            (J5, J6),
+            "extra_days_exceeded",
+            "refusal",
+            usage=HISTORY,
+            extra_days=13,
         ),
         Case(pack, f"{pack}.tenggat-persetujuan", (se,), staff, flex, (D29,), "allowed", location=flex_loc),
         Case(pack, f"{pack}.ajukan-ulang", (se,), staff, flex, (D29,), "allowed", location=flex_loc),
@@ -1075,6 +1088,18 @@ CASES: list[Case] = [
         usage=HISTORY,
         baseline_only=True,
     ),
+    Case(
+        "national-baseline",
+        "baseline.cuti-tahunan-sulit-perhubungan",
+        (PP11, PERBAN24),
+        KUTIM_STAFF,
+        "CUTI_TAHUNAN",
+        (J5,),
+        "allowed",
+        usage=HISTORY,
+        baseline_only=True,
+        extra_days=12,
+    ),
     Case("national-baseline", "baseline.tenggat-persetujuan", (PERMEN,), KUTIM_STAFF, "WFH", (J5,), "allowed"),
     Case("national-baseline", "baseline.ajukan-ulang", (PERMEN,), KUTIM_STAFF, "WFH", (J5,), "allowed"),
     Case(
@@ -1196,6 +1221,7 @@ def test_rule_is_applied_and_cited(case: Case) -> None:
             packset=_baseline_only() if case.baseline_only else None,
             travel_purpose=case.travel_purpose,
             attachments=case.attachments,
+            extra_days=case.extra_days,
             index=_with_service_start(case.nip, case.service_start) if case.service_start else None,
         )
         outcome = evaluation.refusal.code if evaluation.refusal else evaluation.outcome

@@ -21,11 +21,11 @@ def test_dropping_the_ppk_tier_shows_the_changed_route_and_the_removed_rule() ->
     diff = diff_packs(before, after)
 
     assert diff["summary"]["removed"] == 1 and diff["summary"]["changed"] == 1 and diff["summary"]["added"] == 0
-    assert diff["header"] == [{"field": "version", "before": "2025.12.1", "after": "2026.1.1"}]
+    assert diff["header"] == [{"field": "version", "before": "2025.12.1.1", "after": "2026.1.1"}]
     rules = {r["rule_id"]: r for r in diff["rules"]}
     removed = rules["kendari.izin-wali-kota-cuti-tahunan"]
     assert removed["change"] == "removed" and removed["after"] is None
-    assert removed["before"]["citation"]["pack_version"] == "2025.12.1"
+    assert removed["before"]["citation"]["pack_version"] == "2025.12.1.1"
     assert "Wali Kota" in removed["before"]["clause"]
 
     route = rules["kendari.rute-cuti-tahunan"]
@@ -33,7 +33,7 @@ def test_dropping_the_ppk_tier_shows_the_changed_route_and_the_removed_rule() ->
     (steps,) = [f for f in route["fields"] if f["field"] == "steps"]
     assert [s["tier"] for s in steps["before"]] == ["UNIT_HEAD", "OPD_HEAD", "PYBMC"]
     assert steps["after"] == [{"tier": "UNIT_HEAD", "action": "recommend"}, {"tier": "OPD_HEAD", "action": "approve"}]
-    assert route["before"]["citation"]["pack_version"] == "2025.12.1"
+    assert route["before"]["citation"]["pack_version"] == "2025.12.1.1"
     assert route["after"]["citation"]["pack_version"] == "2026.1.1"
 
 
@@ -42,7 +42,7 @@ def test_a_changed_cap_and_clause_show_before_and_after() -> None:
     draft = text.replace("max_away_ratio: 0.5", "max_away_ratio: 0.25").replace(
         "WFO dan WFH dengan perbandingan 50:50.\n      kinds", "WFO dan WFH dengan perbandingan 75:25.\n      kinds"
     )
-    diff = diff_packs(load_pack(text), load_pack(draft.replace("version: 2025.12.1", "version: 2025.12.2")))
+    diff = diff_packs(load_pack(text), load_pack(draft.replace("version: 2025.12.1.1", "version: 2025.12.2")))
     (cap,) = diff["rules"]
     assert cap["rule_id"] == "bitung.pelayanan-langsung-50-50"
     changes = {f["field"]: (f["before"], f["after"]) for f in cap["fields"]}

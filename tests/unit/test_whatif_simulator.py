@@ -48,7 +48,8 @@ def bumped(text: str, old: str, new: str) -> LoadedPack:
     assert old in text
     changed = text.replace(old, new)
     version = next(line for line in changed.splitlines() if line.startswith("version: "))
-    return load_pack(changed.replace(version, version + ".1", 1))
+    *head, last = version.split(".")
+    return load_pack(changed.replace(version, ".".join([*head, str(int(last) + 1)]), 1))
 
 
 def recorded_decisions(region: str | None) -> int:

@@ -215,6 +215,8 @@ def _prefill(view: Any) -> RequestForm:
         work_plan=view.work_plan or "",
         leave_address=(view.leave or {}).get("address") or "",
         leave_phone=(view.leave or {}).get("phone") or "",
+        remote_place=bool((view.leave or {}).get("extra_days")),
+        extra_days=str((view.leave or {}).get("extra_days") or ""),
     )
 
 
