@@ -60,6 +60,10 @@ class UsageSnapshot(Frozen):
     cuti_besar_years: frozenset[int] = Field(
         default_factory=frozenset, description="years with cuti besar granted or in flight (no annual leave then)"
     )
+    on_cltn: frozenset[str] = Field(
+        default_factory=frozenset,
+        description="NIPs of people whose approved CLTN covers one of the requested dates: their posts are vacant",
+    )
 
 
 class RouteStep(Frozen):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from weakref import WeakKeyDictionary
 
-from contracts.common import Citation, EmployeeType, PolicyRef, RequestKind, Tier
+from contracts.common import Citation, EmployeeType, PolicyRef, RequestKind, Role, Tier
 from contracts.directory import Person
 from contracts.evaluation import (
     ApprovalTimers,
@@ -329,7 +329,7 @@ def _judge(
         shaped += [
             loaded.cite(n) for n in pack.notices if _matches(n.when, requester, kind, abroad, in_window, purpose)
         ]
-        route = _route(loaded, requester, kind, directory, abroad=abroad, in_window=in_window)
+        route = _route(loaded, requester, kind, directory, abroad=abroad, in_window=in_window, on_cltn=usage.on_cltn)
     except _Refused as refused:
         return Evaluation(
             policy=loaded.ref,
@@ -803,7 +803,9 @@ def _route(
     *,
     abroad: bool,
     in_window: bool,
+    on_cltn: frozenset[str] = frozenset(),
 ) -> tuple[RouteStep, ...]:
+    """`on_cltn`: holders whose approved CLTN covers a requested day; their posts are vacant for it."""
     pack = loaded.pack
     planned = _planned_steps(pack, requester, kind, abroad, in_window)
     upward = loaded.cite(pack.routing.upward)
@@ -820,6 +822,8 @@ def _route(
     needs_decider = not kept or kept[-1][1] != "approve"
     first_up = max(own_rank, RANK[planned[-1][0]]) + 1
 
+    vacated = _cltn_citation(loaded)
+    moved_by_cltn = False
     steps: list[RouteStep] = []
     for index, (tier, action, rule, binding) in enumerate(kept):
         holder = _post(directory, tier, requester)
@@ -828,12 +832,24 @@ def _route(
                 needs_decider = True  # the deciding tier is empty: the decision moves up
                 first_up = RANK[tier] + 1
             continue
-        step = _route_step(tier, holder, action, loaded.cite(rule))
+        present = _present(directory, tier, holder, on_cltn)
+        if present is None:  # the holder is on CLTN and no Plt/Plh acts: the post is vacant for these days
+            moved_by_cltn = True
+            if index == len(kept) - 1 and action == "approve":
+                needs_decider = True
+                first_up = RANK[tier] + 1
+            continue
+        # the step that takes over from a holder on CLTN (theirs by a Plt, or the next one up) says why
+        passed_over = moved_by_cltn or present is not holder
+        citation = vacated if passed_over and vacated is not None else loaded.cite(rule)
+        moved_by_cltn = False
+        step = _route_step(tier, present, action, citation)
         if binding is not None:
             step = step.model_copy(update={"binding": True, "binding_citation": loaded.cite(binding)})
         steps.append(step)
     if needs_decider:
-        steps.append(_decider_above(loaded, requester, directory, first_up, upward))
+        why = vacated if moved_by_cltn and vacated is not None else upward
+        steps.append(_decider_above(loaded, requester, directory, first_up, why, on_cltn))
 
     # One person never signs twice in a row (a kepala dinas acting as Plt kepala bidang):
     # keep the higher post.
@@ -846,12 +862,23 @@ def _route(
 
 
 def _decider_above(
-    loaded: LoadedPack, requester: Person, directory: DirectoryIndex, from_rank: int, upward: Citation
+    loaded: LoadedPack,
+    requester: Person,
+    directory: DirectoryIndex,
+    from_rank: int,
+    upward: Citation,
+    on_cltn: frozenset[str] = frozenset(),
 ) -> RouteStep:
+    vacated = _cltn_citation(loaded) or upward
     for tier in TIER_ORDER[from_rank:]:
         holder = _post(directory, tier, requester)
-        if holder is not None and not _is_self(holder, requester):
-            return _route_step(tier, holder, "approve", upward)
+        if holder is None or _is_self(holder, requester):
+            continue
+        present = _present(directory, tier, holder, on_cltn)
+        if present is None:
+            upward = vacated
+            continue
+        return _route_step(tier, present, "approve", upward if present is holder else vacated)
     named = loaded.pack.routing.ppk_own_request
     if named is not None and named.nip != requester.nip:
         return RouteStep(
@@ -867,6 +894,27 @@ def _decider_above(
         f"{loaded.pack.id} tidak menunjuk pejabat lain.",
         [upward],
     )
+
+
+_TIER_ROLE = {Tier.UNIT_HEAD: Role.UNIT_HEAD, Tier.OPD_HEAD: Role.OPD_HEAD, Tier.PPK: Role.PPK}
+
+
+def _present(directory: DirectoryIndex, tier: Tier, holder: PostHolder, on_cltn: frozenset[str]) -> PostHolder | None:
+    """The post's holder for the requested days: a holder on CLTN is released from the post (PP 11/2017), so
+    a Plt/Plh named for them in the directory takes it, else no one does and the tier is passed over."""
+    if holder.assignee_nip not in on_cltn:
+        return holder
+    role = _TIER_ROLE[tier]
+    for plt in directory.acting_officials_for(holder.nip):
+        if role in plt.roles and plt.nip not in on_cltn:
+            return PostHolder(nip=holder.nip, name=holder.name, acting=plt)
+    return None
+
+
+def _cltn_citation(loaded: LoadedPack) -> Citation | None:
+    """The pack's CLTN rule: the reason a route passes over a holder on CLTN."""
+    rule = next((k for k in loaded.pack.leave.kinds if k.kind == RequestKind.CLTN), None)
+    return loaded.cite(rule) if rule is not None else None
 
 
 def _route_step(tier: Tier, holder: PostHolder, action: str, citation: Citation) -> RouteStep:

@@ -209,6 +209,13 @@ class ReadModels:
             person.nip,
             excluding,
         )
+        # a holder released from their post by an approved CLTN on one of these days (PP 11/2017)
+        on_cltn = await self.pool.fetch(
+            "SELECT DISTINCT requester_nip FROM rm_requests WHERE region = $1 AND kind = 'CLTN' "
+            "AND status = 'APPROVED' AND dates && $2::date[]",
+            person.region,
+            days,
+        )
         return UsageSnapshot(
             unit_flexible_by_date={r["day"]: int(r["n"]) for r in unit_rows},
             own_approved_dates=approved,
@@ -216,4 +223,5 @@ class ReadModels:
             annual_leave_used={int(r["year"]): int(r["days"]) for r in leave if not r["deferred"]},
             annual_leave_deferred={int(r["year"]): int(r["days"]) for r in leave if r["deferred"]},
             cuti_besar_years=frozenset(d.year for r in own if r["kind"] == "CUTI_BESAR" for d in r["dates"]),
+            on_cltn=frozenset(r["requester_nip"] for r in on_cltn) - {person.nip},
         )
