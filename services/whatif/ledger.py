@@ -41,6 +41,8 @@ class UsageLedger:
     unit_days: dict[tuple[str, str, date], dict[str, RequestKind]] = field(default_factory=lambda: defaultdict(dict))
     # rm_leave: nip -> (year, request_id) -> days
     leave: dict[str, dict[tuple[int, str], int]] = field(default_factory=lambda: defaultdict(dict))
+    # holders released from their post by an approved CLTN, by (region, day)
+    on_cltn: dict[tuple[str, date], set[str]] = field(default_factory=lambda: defaultdict(set))
 
     # -- the request lifecycle ----------------------------------------------------------------------------
 
@@ -76,6 +78,8 @@ class UsageLedger:
         row.status = "APPROVED"
         for day in row.dates:
             self.unit_days[(row.region, row.unit_code, day)][request_id] = row.kind
+            if row.kind == RequestKind.CLTN:
+                self.on_cltn[(row.region, day)].add(row.nip)
 
     def finished(self, request_id: str, status: str) -> None:
         """Rejected, cancelled or expired: the request no longer holds its days."""
@@ -87,6 +91,8 @@ class UsageLedger:
             holders = self.unit_days.get((row.region, row.unit_code, day))
             if holders is not None:
                 holders.pop(request_id, None)
+            if row.kind == RequestKind.CLTN:
+                self.on_cltn.get((row.region, day), set()).discard(row.nip)
 
     # -- annual leave (rm_leave rows keyed by person, year and request) -----------------------------------
 
@@ -135,7 +141,8 @@ class UsageLedger:
         for (year, rid), days in self.leave.get(nip, {}).items():
             if rid != excluding:
                 used[year] = used.get(year, 0) + days
-        if not (unit or approved or pending or used or besar):
+        cltn = {holder for day in set(dates) for holder in self.on_cltn.get((region, day), ())} - {nip}
+        if not (unit or approved or pending or used or besar or cltn):
             return NOTHING_USED
         return UsageSnapshot(
             unit_flexible_by_date=unit,
@@ -143,6 +150,7 @@ class UsageLedger:
             own_pending_flexible_dates=frozenset(pending),
             annual_leave_used=used,
             cuti_besar_years=frozenset(besar),
+            on_cltn=frozenset(cltn),
         )
 
     def away(self, region: str, unit_code: str, day: date) -> int:

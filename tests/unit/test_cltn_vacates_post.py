@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.common import Role, Tier
+from contracts.common import RequestKind, Role, Tier
 from contracts.evaluation import Evaluation, UsageSnapshot
 from policy.directory import DirectoryIndex
+from services.whatif.ledger import UsageLedger
 
 from .policy_support import KUTIM_OPD_HEAD, KUTIM_PPK, KUTIM_STAFF, KUTIM_UNIT_HEAD, judge, people
 
 D30, D31 = date(2025, 12, 30), date(2025, 12, 31)
 KUTIM_COLLEAGUE = "198910162013031036"  # Andi Andi, same unit as KUTIM_STAFF
 CLTN_RULE = "kutai-timur.cltn"
+CLTN = RequestKind.CLTN
 
 
 def _steps(evaluation: Evaluation) -> list[tuple[Tier, str, str | None]]:
@@ -65,3 +67,17 @@ def test_the_head_s_own_request_is_routed_as_before() -> None:
     own = judge(KUTIM_UNIT_HEAD, "WFH", [D30], usage=on_cltn(KUTIM_UNIT_HEAD))
     assert _steps(own) == _steps(judge(KUTIM_UNIT_HEAD, "WFH", [D30]))
     assert CLTN_RULE not in {s.citation.rule_id for s in own.route}
+
+
+def test_the_simulator_s_ledger_tells_the_evaluator_who_is_on_cltn_as_the_read_models_do() -> None:
+    ledger = UsageLedger()
+    ledger.submitted("r1", nip=KUTIM_UNIT_HEAD, region="kutai-timur", unit_code="BAPPEDA-U2", kind=CLTN, dates=(D30,))
+    staff = {"nip": KUTIM_STAFF, "region": "kutai-timur", "unit_code": "BAPPEDA-U2"}
+    assert ledger.usage(**staff, dates=(D30,)).on_cltn == frozenset()  # not granted yet
+    ledger.approved("r1")
+    assert ledger.usage(**staff, dates=(D30, D31)).on_cltn == {KUTIM_UNIT_HEAD}
+    assert ledger.usage(**staff, dates=(D31,)).on_cltn == frozenset()
+    own = ledger.usage(nip=KUTIM_UNIT_HEAD, region="kutai-timur", unit_code="BAPPEDA-U2", dates=(D30,))
+    assert own.on_cltn == frozenset()
+    ledger.finished("r1", "CANCELLED")
+    assert ledger.usage(**staff, dates=(D30,)).on_cltn == frozenset()

@@ -212,6 +212,15 @@ def _usage_from_read_models(state: ApprovalState, submitted: dict[str, Any]) -> 
             approved.update({d: RequestKind(row["kind"]) for d in row["dates"]})
         elif row["status"] in ("PENDING", "RETURNED") and row["kind"] in ("WFH", "WFA"):
             pending.update(row["dates"])
+    on_cltn = {
+        row["requester_nip"]
+        for row in state["rm_requests"].rows.values()
+        if row["region"] == submitted["region"]
+        and row["kind"] == "CLTN"
+        and row["status"] == "APPROVED"
+        and dates & set(row["dates"])
+        and row["requester_nip"] != nip
+    }
     used: Counter[int] = Counter()
     deferred: Counter[int] = Counter()
     for row in state["rm_leave"].rows.values():
@@ -225,6 +234,7 @@ def _usage_from_read_models(state: ApprovalState, submitted: dict[str, Any]) -> 
         "annual_leave_used": dict(used),
         "annual_leave_deferred": dict(deferred),
         "cuti_besar_years": frozenset(besar),
+        "on_cltn": frozenset(on_cltn),
     }
 
 
