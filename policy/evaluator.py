@@ -824,6 +824,8 @@ def _route(
 
     vacated = _cltn_citation(loaded)
     moved_by_cltn = False
+    # a Plt/Plh who is the requester never takes the post of a head on CLTN for their own request
+    on_cltn = on_cltn | {requester.nip} if on_cltn else on_cltn
     steps: list[RouteStep] = []
     for index, (tier, action, rule, binding) in enumerate(kept):
         holder = _post(directory, tier, requester)
@@ -870,6 +872,7 @@ def _decider_above(
     on_cltn: frozenset[str] = frozenset(),
 ) -> RouteStep:
     vacated = _cltn_citation(loaded) or upward
+    on_cltn = on_cltn | {requester.nip} if on_cltn else on_cltn
     for tier in TIER_ORDER[from_rank:]:
         holder = _post(directory, tier, requester)
         if holder is None or _is_self(holder, requester):

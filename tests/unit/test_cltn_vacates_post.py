@@ -81,3 +81,15 @@ def test_the_simulator_s_ledger_tells_the_evaluator_who_is_on_cltn_as_the_read_m
     assert own.on_cltn == frozenset()
     ledger.finished("r1", "CANCELLED")
     assert ledger.usage(**staff, dates=(D30,)).on_cltn == frozenset()
+
+
+def test_a_plh_never_takes_the_post_for_their_own_request() -> None:
+    with_plh = DirectoryIndex(
+        p.model_copy(update={"roles": frozenset({Role.UNIT_HEAD}), "acting_for": KUTIM_UNIT_HEAD})
+        if p.nip == KUTIM_STAFF
+        else p
+        for p in people()
+    )
+    evaluation = judge(KUTIM_STAFF, "WFH", [D30], usage=on_cltn(KUTIM_UNIT_HEAD), index=with_plh)
+    assert _steps(evaluation) == [(Tier.OPD_HEAD, KUTIM_OPD_HEAD, None)]
+    assert evaluation.route[0].citation.rule_id == CLTN_RULE
