@@ -24,7 +24,7 @@ import asyncpg
 
 from deploy.bench.client import BenchClient
 from deploy.bench.scenarios import BareCeiling, FullPath, _event, _fresh_database, run_concurrently
-from deploy.bench.workload import HISTORY_START, directory_unit, request_history
+from deploy.bench.workload import HISTORY_START, bench_people, directory_unit, request_history
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
 from eventstore.projector import Projection, ProjectionRunner
@@ -94,7 +94,7 @@ async def projection_ceiling(admin_dsn: str, requests: int) -> dict[str, Any]:
             store = PostgresEventStore(pool)
             try:
                 rng = random.Random(requests)
-                await store.append(directory_unit(_people(), HISTORY_START))
+                await store.append(directory_unit(bench_people(), HISTORY_START))
                 for first in range(0, requests, 200):
                     await asyncio.gather(
                         *(
@@ -119,27 +119,6 @@ async def projection_ceiling(admin_dsn: str, requests: int) -> dict[str, Any]:
             finally:
                 await pool.close()
     return out
-
-
-def _people() -> list[dict[str, object]]:
-    return [
-        {
-            "nip": f"19700101199901100{i}",
-            "name": "x",
-            "employee_type": "PNS",
-            "region": "kendari",
-            "opd_code": "OPD00",
-            "opd_name": "Dinas",
-            "opd_class": "support",
-            "unit_code": "OPD00-U00",
-            "unit_name": "B",
-            "roles": [],
-            "acting_for": None,
-            "email": None,
-            "phone": None,
-        }
-        for i in range(5)
-    ]
 
 
 def _workflow_tasks_started(metrics_url: str) -> float:

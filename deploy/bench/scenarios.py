@@ -31,6 +31,7 @@ from deploy.bench.workload import (
     LEAVE_DAYS,
     WINDOW_DAYS,
     BenchDirectory,
+    bench_people,
     directory_unit,
     leave_body,
     request_history,
@@ -455,24 +456,7 @@ async def bench_verify_rebuild(admin_dsn: str, sizes: list[int]) -> dict[str, An
         pool = await create_pool(dsn, min_size=2, max_size=10, statement_timeout_ms=0)
         store = PostgresEventStore(pool)
         rng = random.Random(size)
-        people = [
-            {
-                "nip": f"19700101199901100{i}",
-                "name": "x",
-                "employee_type": "PNS",
-                "region": "kendari",
-                "opd_code": "OPD00",
-                "opd_name": "Dinas",
-                "opd_class": "support",
-                "unit_code": "OPD00-U00",
-                "unit_name": "B",
-                "roles": [],
-                "acting_for": None,
-                "email": None,
-                "phone": None,
-            }
-            for i in range(5)
-        ]
+        people = bench_people()
         await store.append(directory_unit(people, HISTORY_START))
         requests = size // EVENTS_PER_REQUEST
         started = time.perf_counter()

@@ -226,3 +226,25 @@ def request_history(seq: int, rng: random.Random, start: datetime) -> AppendUnit
 
 EVENTS_PER_REQUEST = 7
 HISTORY_START = datetime(2025, 12, 22, 1, 0, tzinfo=UTC)
+
+
+def bench_people() -> list[dict[str, object]]:
+    """Five people of one Kendari unit: the directory every synthetic request history of the bench names."""
+    return [
+        {
+            "nip": f"19700101199901100{i}",
+            "name": "x",
+            "employee_type": "PNS",
+            "region": "kendari",
+            "opd_code": "OPD00",
+            "opd_name": "Dinas",
+            "opd_class": "support",
+            "unit_code": "OPD00-U00",
+            "unit_name": "B",
+            "roles": [],
+            "acting_for": None,
+            "email": None,
+            "phone": None,
+        }
+        for i in range(5)
+    ]
