@@ -1,8 +1,12 @@
 """Runs projections with exactly-once effects over at-least-once delivery.
 
-Each batch is applied in one transaction together with the projection's checkpoint row (locked FOR UPDATE,
-so several replicas are safe). Events at or below the checkpoint are duplicates and skipped; a gap before
-the first delivered event is filled from the store, so reordered or lost deliveries cannot skip an event.
+Each batch is applied in one transaction together with the projection's checkpoint row, which moves only
+from the position the batch was applied after (a compare-and-set): a replica, a rebuild or a stale memory
+that moved it meanwhile makes the statement match nothing, the transaction rolls back and the batch is
+tried again from the row's position, so several replicas are safe. The runner remembers the position it
+last committed, so a batch costs no read of the row. Events at or below the checkpoint are duplicates and
+skipped; a gap before the first delivered event is filled from the store, so reordered or lost deliveries
+cannot skip an event.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ def consumed_types(projection: Projection) -> frozenset[str] | None:
     return consumes
 
 
+class _CheckpointMoved(Exception):
+    """The checkpoint was not where this runner last left it: roll back and apply from where it is."""
+
+
 class ProjectionRunner:
     def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, projection: Projection) -> None:
         self.pool = pool
@@ -46,6 +54,8 @@ class ProjectionRunner:
         self.applied = 0
         self.duplicates_skipped = 0
         self.gaps_filled = 0
+        self.conflicts = 0
+        self._known: int | None = None  # the position this runner last committed or read
 
     @property
     def name(self) -> str:
@@ -63,31 +73,53 @@ class ProjectionRunner:
                 moved = await self._pass_over(delivered)
             if moved is not None:
                 return moved
-        async with self._lock, self.pool.acquire() as conn, conn.transaction():
-            checkpoint = await self._lock_checkpoint(conn)
+        async with self._lock:
+            while True:  # each conflict reads the row again; once another writer has applied it all, it returns
+                try:
+                    return await self._apply(delivered)
+                except _CheckpointMoved:
+                    self.conflicts += 1
+                    self._known = None
+
+    async def _apply(self, delivered: Sequence[EventEnvelope]) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            checkpoint = self._known if self._known is not None else await self._read_checkpoint(conn)
             by_position = {e.position: e for e in delivered if e.position > checkpoint}
-            self.duplicates_skipped += len(delivered) - len(by_position)
+            if not by_position and self._known is not None:  # memory says all of it is applied: make sure
+                checkpoint = await self._read_checkpoint(conn)
+                by_position = {e.position: e for e in delivered if e.position > checkpoint}
+            skipped = len(delivered) - len(by_position)
             if not by_position:
+                self._known = checkpoint
+                self.duplicates_skipped += skipped
                 return checkpoint
             highest = max(by_position)
+            filled = 0
             if len(by_position) != highest - checkpoint:  # a hole: fill it from the source of truth
                 missing = await self.store.read_all(after=checkpoint, up_to=highest, limit=highest - checkpoint)
-                self.gaps_filled += sum(1 for e in missing if e.position not in by_position)
+                filled = sum(1 for e in missing if e.position not in by_position)
                 by_position.update({e.position: e for e in missing})
             events = [upcast(by_position[p]) for p in sorted(by_position)]
             if [e.position for e in events] != list(range(checkpoint + 1, highest + 1)):
                 raise RuntimeError(f"{self.name}: store has no events between {checkpoint} and {highest}")
             await self.projection.apply_batch(conn, events)
-            await conn.execute(
-                "WITH moved AS (UPDATE projection_checkpoints SET position = $2 WHERE name = $1 RETURNING position) "
-                "SELECT pg_notify($3, $4) FROM moved",
+            moved = await conn.fetchval(
+                "WITH moved AS (UPDATE projection_checkpoints SET position = $2 "
+                "WHERE name = $1 AND position = $3 RETURNING position) "
+                "SELECT position, pg_notify($4, $5) FROM moved",
                 self.name,
                 highest,
+                checkpoint,
                 PROJECTION_CHANNEL,
                 f"{self.name}:{highest}",
             )
-            self.applied += len(events)
-            return highest
+            if moved is None:
+                raise _CheckpointMoved
+        self._known = highest
+        self.duplicates_skipped += skipped
+        self.gaps_filled += filled
+        self.applied += len(events)
+        return highest
 
     async def _pass_over(self, delivered: Sequence[EventEnvelope]) -> int | None:
         """A batch of events this projection does not act on moves its checkpoint in one statement: only from
@@ -108,6 +140,7 @@ class ProjectionRunner:
             f"{self.name}:{highest}",
         )
         if moved is not None:
+            self._known = highest
             self.applied += len(positions)
             return highest
         if await self.checkpoint() >= highest:  # delivered again after it was applied
@@ -115,9 +148,9 @@ class ProjectionRunner:
             return highest
         return None
 
-    async def _lock_checkpoint(self, conn: Connection) -> int:
-        """The projection's position, its row locked until the transaction ends (created at 0 the first time)."""
-        query = "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
+    async def _read_checkpoint(self, conn: Connection) -> int:
+        """The projection's position (created at 0 the first time)."""
+        query = "SELECT position FROM projection_checkpoints WHERE name = $1"
         value = await conn.fetchval(query, self.name)
         if value is None:
             await conn.execute(

@@ -44,11 +44,11 @@ HEAD_ROLES = (Role.UNIT_HEAD, Role.OPD_HEAD, Role.PPK)
 TaskIdPath = Path(pattern=r"^[0-9a-f-]{36}-r\d+s\d+$", max_length=60)
 
 
-async def authority_for(c: Container, me: Principal, task: Any) -> tuple[str | None, str]:
-    """On whose behalf `me` may decide `task`: (on_behalf_of, via). (None, 'none') when not at all."""
+async def authority_for(c: Container, me: Principal, task: Any, request: Any) -> tuple[str | None, str]:
+    """On whose behalf `me` may decide `task` of `request` (its row): (on_behalf_of, via). (None, 'none') when
+    not at all."""
     holder = task["assignee_nip"]
     if me.nip == holder:
-        request = await c.reads.request(task["request_id"])
         step = request["route"][task["step"]] if request and task["step"] < len(request["route"]) else {}
         return step.get("on_behalf_of"), "direct"
     if task["escalated_to"] == me.nip:
@@ -67,12 +67,13 @@ async def decide(
     task = await c.reads.task(task_id)
     if task is None:
         raise Problem(404, "task_not_found", "Tugas tidak ditemukan.")
-    on_behalf_of, via = await authority_for(c, me, task)
+    request = await c.reads.request(task["request_id"])  # read once for every check below
+    on_behalf_of, via = await authority_for(c, me, task, request)
     # Someone the task is not for learns nothing from the terms: the workflow refuses them as not_assignee.
-    terms = await leave_decision_terms(c, task, body) if via != "none" else {}
-    if via != "none" and task["status"] == "open":
+    terms = await leave_decision_terms(c, task, request, body) if via != "none" else {}
+    if via != "none" and task["status"] == "open" and request is not None:
         # a CLTN's grant waits for BKN's consideration; checked here, before the workflow hears of it
-        await ensure_external_approval(c, await c.reads.request(task["request_id"]), task, body.decision.value)
+        await ensure_external_approval(c, request, task, body.decision.value)
     command = DecideCommand(
         task_id=task_id,
         decision=body.decision,

@@ -28,8 +28,9 @@ def one_year_on(day: date) -> date:
         return date(day.year + 1, 2, 28)
 
 
-async def leave_decision_terms(c: Container, task: Any, body: DecisionIn) -> dict[str, Any]:
-    """The DecideCommand fields a change or deferral carries; a 422 problem when its terms are wrong."""
+async def leave_decision_terms(c: Container, task: Any, row: Any, body: DecisionIn) -> dict[str, Any]:
+    """The DecideCommand fields a change or deferral of `task` carries (`row`: its request, as read); a 422
+    problem when its terms are wrong."""
     decision = body.decision
     if decision != DecisionKind.APPROVE and not (body.comment or "").strip():
         raise Problem(422, "comment_required", "Keputusan selain disetujui wajib disertai alasan atau catatan.")
@@ -44,7 +45,6 @@ async def leave_decision_terms(c: Container, task: Any, body: DecisionIn) -> dic
     kind = RequestKind(task["kind"])
     if not kind.is_leave:
         raise Problem(422, "decision_not_allowed", "Perubahan dan penangguhan hanya untuk pengajuan cuti.")
-    row = await c.reads.request(task["request_id"])
     if row is None:
         raise Problem(404, "request_not_found", "Pengajuan tidak ditemukan.")
     if decision == DecisionKind.DEFER:

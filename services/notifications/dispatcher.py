@@ -137,17 +137,21 @@ class NotificationDispatcher:
         self.passes += 1
         now = self.clock.now()
         worked = 0
-        ids = await self.pool.fetch(
+        # Claimed and read in one statement: the claimed rows joined with what the message needs.
+        rows = await self.pool.fetch(
             f"WITH due AS (SELECT id FROM notification_deliveries WHERE NOT digest AND {_DUE} "
-            "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
-            "UPDATE notification_deliveries d SET status = 'sending', lease_until = $1 + $3::interval, "
-            "attempts = d.attempts + 1 FROM due WHERE d.id = due.id RETURNING d.id",
+            "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE notification_deliveries d SET status = 'sending', lease_until = $1 + $3::interval, "
+            "attempts = d.attempts + 1 FROM due WHERE d.id = due.id RETURNING d.*) "
+            "SELECT d.*, n.kind, n.title, n.body, n.link, n.request_id, n.task_id, n.event_id, "
+            "n.created_at AS noted_at, p.name AS recipient_name FROM claimed d "
+            "JOIN notifications n ON n.id = d.notification_id LEFT JOIN rm_people p ON p.nip = d.recipient_nip "
+            "ORDER BY n.position, d.id",
             now,
             self.batch_size,
             self.lease,
         )
-        if ids:
-            rows = await self.pool.fetch(_DETAILS, [r["id"] for r in ids])
+        if rows:
             delivered = await asyncio.gather(*(self._deliver_one(row) for row in rows))
             sent = [row for row, ok in zip(rows, delivered, strict=True) if ok]
             if sent:

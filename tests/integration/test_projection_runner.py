@@ -97,3 +97,31 @@ async def test_a_batch_that_overlaps_the_checkpoint_moves_it_to_the_batch_end(st
     assert await runner.deliver(events[:3]) == 3
     assert await runner.deliver(events[1:]) == 5  # 2 and 3 again, then 4 and 5
     assert await checkpoint_of(store, "counting") == 5 and projection.applied == []
+
+
+class Recording:
+    """Writes each event it applies into a table, in the runner's transaction (so a rollback undoes it)."""
+
+    name = "recording"
+
+    async def apply_batch(self, conn: Any, events: list[EventEnvelope]) -> None:
+        await conn.executemany("INSERT INTO applied_once (position) VALUES ($1)", [(e.position,) for e in events])
+
+
+async def test_a_replica_that_moved_the_checkpoint_meanwhile_is_never_applied_over_again(
+    store: PostgresEventStore,
+) -> None:
+    await store.pool.execute("CREATE TABLE applied_once (position bigint NOT NULL)")
+    events = await append(store, "A", "B", "C", "D", "E")
+    first, second = (ProjectionRunner(store.pool, store, Recording()) for _ in range(2))
+    assert await first.deliver(events[:2]) == 2  # `first` now remembers position 2
+    assert await second.deliver(events[2:4]) == 4  # another replica applies 3 and 4
+    # `first` is handed 3 to 5: its memory is stale, the checkpoint's compare-and-set says so, it rolls back
+    # and applies 5 alone from where the row stands.
+    assert await first.deliver(events[2:]) == 5
+    assert first.conflicts == 1
+    counts = await store.pool.fetch("SELECT position, count(*) AS n FROM applied_once GROUP BY position ORDER BY 1")
+    assert [(r["position"], r["n"]) for r in counts] == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]
+    # Delivered again to the replica that is behind: it learns the position and applies nothing.
+    assert await second.deliver(events[3:]) == 5
+    assert await store.pool.fetchval("SELECT count(*) FROM applied_once") == 5
