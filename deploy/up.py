@@ -95,6 +95,8 @@ class Supervisor:
         env = {
             "LENTUR_ENV": "development",
             "LENTUR_STATE_DIR": str(self.options.state_dir),
+            # The API holds the backup fence here around each Update, so `lentur backup` never copies one half done.
+            "LENTUR_BACKUP_FENCE_DIR": str(self.options.state_dir),
             "LENTUR_DATABASE_URL": addresses.database_url,
             "LENTUR_TEMPORAL_ADDRESS": addresses.temporal_address,
             "LENTUR_NATS_URL": addresses.nats_url,

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # sandbox refusing non-deterministic calls (what CI runs; see workflows/worker.py `sandbox_runner`).
     workflow_sandbox: SandboxMode = "shared"
 
+    # The one-machine stack's state directory, where the API holds the backup fence around each Update it sends
+    # (runtime/backup_fence.py); `lentur up` sets it. Unset (a cluster, backed up by PITR): no fence at all.
+    backup_fence_dir: Path | None = None
+
     nats_url: str | None = None
     nats_stream: str = "LENTUR_EVENTS"
     nats_subject_prefix: str = "lentur.events"

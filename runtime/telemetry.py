@@ -270,7 +270,13 @@ class TemporalMetrics(temporalio.client.Interceptor, temporalio.worker.Intercept
 
 
 def temporal_interceptors(settings: Settings) -> list[Any]:
+    """Tracing (outermost), metrics, and on a one-machine stack the backup fence around each Update (innermost,
+    so the update latency includes a wait at the fence)."""
     interceptors: list[Any] = [TemporalMetrics()]
+    if settings.backup_fence_dir is not None:
+        from runtime.backup_fence import FencedUpdates
+
+        interceptors.append(FencedUpdates(settings.backup_fence_dir))
     if _provider is not None and settings.tracing != "off":
         from temporalio.contrib.opentelemetry import TracingInterceptor
 

@@ -7,6 +7,9 @@ wait only for the SQLite copy. Temporal's copy can therefore never know an event
 and the store's copy holds no event appended after Temporal's copy; the only events it may hold beyond
 what Temporal recorded are appends whose activity had not reported back yet, and a retried activity
 re-appends those under the same event ids, which the store answers as duplicates.
+
+Before the lock, the backup fence (runtime/backup_fence.py): no new Update may start, and those in flight
+complete first, so no decision is between its append and its completion in Temporal when the copy is taken.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -44,11 +47,14 @@ from deploy.backup.manifest import (
     vault_secret_id,
 )
 from deploy.infra import postgres_tool, temporal_cli
+from runtime.backup_fence import FENCE_FILE, INTENT_FILE, FenceUnavailable, backup_hold
 from runtime.settings import Settings
 
 # The lock `lentur_append` takes for every batch (eventstore/migrations/0001_events.sql).
 APPEND_LOCK = 7461626
 IN_FLIGHT = ("PENDING", "RETURNED")
+# How long the backup waits for the Updates in flight (or another backup) before it gives up.
+FENCE_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,23 @@ async def _dump(dsn: str, snapshot: str, target: Path) -> None:
         raise RuntimeError(f"pg_dump failed: {err.decode(errors='replace')[-2000:]}")
 
 
-async def _take(state_dir: Path, work: Path, settings: Settings, steps: Steps) -> Manifest:
+@contextlib.asynccontextmanager
+async def _fenced(state_dir: Path, timeout: float) -> AsyncIterator[None]:
+    """No Update starts, and those in flight have completed, until the block ends (runtime/backup_fence.py)."""
+    try:
+        async with backup_hold(state_dir, timeout=timeout):
+            yield
+    except FenceUnavailable as unavailable:
+        if unavailable.path.name == INTENT_FILE:
+            reason = f"cadangan lain sedang berjalan di {state_dir} dan belum selesai dalam {timeout:.0f} detik"
+        else:
+            reason = f"keputusan yang sedang berjalan belum selesai dalam {timeout:.0f} detik; coba lagi sebentar lagi"
+        raise BackupRefused(str(state_dir / FENCE_FILE), reason) from unavailable
+
+
+async def _take(
+    state_dir: Path, work: Path, settings: Settings, steps: Steps, fence_timeout: float = FENCE_TIMEOUT_SECONDS
+) -> Manifest:
     stack = _stack(state_dir)
     dsn = str(stack["database_url"])
     temporal_db = state_dir / "temporal" / "temporal.db"
@@ -192,15 +214,17 @@ async def _take(state_dir: Path, work: Path, settings: Settings, steps: Steps) -
     try:
         vault_id = await _vault_id(snap, settings)
         postgres_version = str(await snap.fetchval("SHOW server_version"))
-        steps.step("menahan penambahan peristiwa")
-        await locker.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
-        try:
-            await snap.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            snapshot = str(await snap.fetchval("SELECT pg_export_snapshot()"))
-            steps.step("menyalin basis data Temporal (SQLite online backup)")
-            copy_sqlite(temporal_db, work / PART_TEMPORAL)
-        finally:
-            await locker.execute("SELECT pg_advisory_unlock($1)", APPEND_LOCK)
+        steps.step("menunggu keputusan yang sedang berjalan")
+        async with _fenced(state_dir, fence_timeout):
+            steps.step("menahan penambahan peristiwa")
+            await locker.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
+            try:
+                await snap.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                snapshot = str(await snap.fetchval("SELECT pg_export_snapshot()"))
+                steps.step("menyalin basis data Temporal (SQLite online backup)")
+                copy_sqlite(temporal_db, work / PART_TEMPORAL)
+            finally:
+                await locker.execute("SELECT pg_advisory_unlock($1)", APPEND_LOCK)
         head = await snap.fetchrow("SELECT position, chain_hash FROM events ORDER BY position DESC LIMIT 1")
         events = int(await snap.fetchval("SELECT count(*) FROM events"))
         in_flight = int(
@@ -234,14 +258,21 @@ async def _take(state_dir: Path, work: Path, settings: Settings, steps: Steps) -
     )
 
 
-def take_backup(target: Path, state_dir: Path, settings: Settings, console: Console) -> BackupResult:
+def take_backup(
+    target: Path,
+    state_dir: Path,
+    settings: Settings,
+    console: Console,
+    *,
+    fence_timeout: float = FENCE_TIMEOUT_SECONDS,
+) -> BackupResult:
     started = time.perf_counter()
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    steps = Steps(console, total=4)
+    steps = Steps(console, total=5)
     with tempfile.TemporaryDirectory(prefix=".lentur-backup-", dir=target.parent) as tmp, steps.running():
         work = Path(tmp)
-        manifest = asyncio.run(_take(state_dir.resolve(), work, settings, steps))
+        manifest = asyncio.run(_take(state_dir.resolve(), work, settings, steps, fence_timeout))
         steps.step(f"menulis {target.name}")
         size = write_archive(target, manifest, {p.name: work / p.name for p in manifest.parts})
     return BackupResult(path=target, manifest=manifest, size=size, seconds=time.perf_counter() - started)

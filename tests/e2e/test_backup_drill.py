@@ -1,10 +1,11 @@
 """The backup drill: a running `lentur up` backed up under load, killed, its disk lost, restored, resumed.
 
 One stack is started as a user starts it. Requests in every state go in over HTTP; `lentur backup` runs while
-a bounded load of submissions and decisions keeps going; the stack is killed with SIGKILL and `.lentur/` is
-deleted; `lentur restore` brings it back and `lentur up` resumes: every event up to the backup's head is
-there and verifies, the read models equal a rebuild, what was pending can be decided to the end, and the
-letter verifies at /verifikasi. A copy of the file with one byte flipped in a part is refused, naming it.
+a bounded load of submissions, decisions and resubmissions keeps going; the stack is killed with SIGKILL and
+`.lentur/` is deleted; `lentur restore` brings it back and `lentur up` resumes: every event up to the backup's
+head is there and verifies, the read models equal a rebuild, what was in flight can be decided to the end, and
+the letter verifies at /verifikasi. A copy of the file with one byte flipped in a part is refused, naming it.
+Timers set before the backup (a reminder, an escalation, an expiry) fire after the restore.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ import asyncpg
 import httpx
 import pytest
 
+from contracts.events import request_stream
 from deploy.backup.manifest import MANIFEST, PART_CLOCK, PART_STORE, PART_TEMPORAL
 from deploy.infra import EmbeddedInfrastructure
 from deploy.processes import free_port
 from eventstore.db import create_pool
+from policy.bundled import bundled_pack_texts
 from services.approvals.rebuild import rebuild_read_models
 from services.approvals.state import TABLE_KEYS
 from tests.e2e.test_lentur_up import survivors, token, wait_ready
@@ -43,6 +46,9 @@ KENDARI_UNIT_HEAD = "197506201999081160"
 KENDARI_OPD_HEAD = "199503222018022159"
 LUWU_STAFF = "197904082004042112"
 LUWU_OPD_HEAD = "199811212023022109"
+LUWU_UNIT_HEAD = "198104162003122110"
+KENDARI_ADMIN = "199702202019041158"
+LUWU_ADMIN = "197306011997062086"
 ANNUAL_LEAVE = {
     "kind": "CUTI_TAHUNAN",
     "dates": ["2025-12-31"],
@@ -118,31 +124,52 @@ def load_people() -> list[str]:
     ][:12]
 
 
+LOAD_WFH = {"kind": "WFH", "dates": ["2025-12-31"], "reason": "Menyusun laporan"}
+
+
 def background_load(
-    portal_base: str, stop: threading.Event, outcomes: list[int], details: list[str], *, decide: bool
+    portal_base: str,
+    people: list[str],
+    stop: threading.Event,
+    outcomes: list[str],
+    details: list[str],
+    *,
+    limit: int = 600,
 ) -> None:
-    """Submissions (and with `decide`, each one's first decision) until told to stop, or one request a person."""
+    """Submissions and decisions until told to stop (or `limit` calls), one person's request after another's.
+
+    Each person submits a WFH; every approver but the last approves it, the last returns it, the person
+    resubmits, and round again: Updates — decisions and resubmissions — keep arriving for as long as the load
+    runs, and every request is left in flight, pending at some step or returned. A person whose call is refused
+    (a unit must keep someone at the office) drops out. Each outcome is "<action> <status>".
+    """
     portal = Portal(portal_base)
-    for nip in load_people():
-        if stop.is_set():
-            break
-        r = portal.http.post(
-            "/api/requests",
-            headers=portal.auth(nip),
-            json={"kind": "WFH", "dates": ["2025-12-31"], "reason": "Menyusun laporan"},
-        )
-        outcomes.append(r.status_code)
-        details.append(f"{nip} {r.status_code} {r.text[:160]}")
-        if decide and r.status_code == 201:
-            created = r.json()
-            approver = created["route_steps"][0]["approver_nip"]
-            d = portal.http.post(
-                f"/api/tasks/{created['current_task_id']}/decision",
-                headers=portal.auth(approver),
-                json={"decision": "approve"},
-            )
-            outcomes.append(d.status_code)
-            details.append(f"{nip} decision {d.status_code} {d.text[:160]}")
+    requests: dict[str, dict[str, Any] | None] = dict.fromkeys(people)
+    while requests and not stop.is_set() and len(outcomes) < limit:
+        for nip in list(requests):
+            if stop.is_set():
+                break
+            request = requests[nip]
+            if request is None:
+                action = "submit"
+                r = portal.http.post("/api/requests", headers=portal.auth(nip), json=LOAD_WFH)
+            elif request["status"] == "RETURNED":
+                action = "resubmit"
+                r = portal.http.post(f"/api/requests/{request['id']}/resubmit", headers=portal.auth(nip), json=LOAD_WFH)
+            else:
+                task_id = request["current_task_id"]
+                step = int(task_id.rsplit("s", 1)[1])
+                last = step == len(request["route_steps"]) - 1
+                action = "return" if last else "approve"
+                body = {"decision": action, "comment": "Mohon dilengkapi"} if last else {"decision": action}
+                approver = request["route_steps"][step]["approver_nip"]
+                r = portal.http.post(f"/api/tasks/{task_id}/decision", headers=portal.auth(approver), json=body)
+            outcomes.append(f"{action} {r.status_code}")
+            details.append(f"{nip} {action} {r.status_code} {r.text[:160]}")
+            if r.status_code in (200, 201):
+                requests[nip] = r.json()
+            else:
+                del requests[nip]
 
 
 def flipped_copy(source: Path, member_name: str, target: Path) -> Path:
@@ -260,25 +287,36 @@ def test_backup_under_load_survives_a_lost_disk(tmp_path: Path) -> None:
         letter = letters[0]
         pdf = portal.http.get(f"/api/documents/{letter['id']}", headers=portal.auth(KENDARI_STAFF)).content
 
-        # The backup, while submissions keep arriving. Not yet while decisions arrive: a decision is a Temporal
-        # Update, durable in Temporal only when its workflow task completes, so a copy taken between the decision's
-        # append to the store and that completion restores the decision in the store but not in the workflow,
-        # and the request cannot go on (docs/BACKUP.md, "Known limit"). A submission starts its workflow durably
-        # first, so its appends are replayed under the same event ids after a restore.
+        # The backup, while submissions and decisions keep arriving, three people at a time. A decision is a
+        # Temporal Update, durable in Temporal only when its workflow task completes; the backup fence keeps the
+        # copy of Temporal out of the moment between a decision's append to the store and that completion
+        # (docs/BACKUP.md, "The backup fence"), or the restored store would hold a decision its workflow never
+        # heard of.
         stop = threading.Event()
-        outcomes: list[int] = []
+        outcomes: list[str] = []
         details: list[str] = []
-        load = threading.Thread(
-            target=background_load, args=(info["http_url"], stop, outcomes, details), kwargs={"decide": False}
-        )
-        load.start()
-        while not outcomes and load.is_alive():
+        people = load_people()
+        loads = [
+            threading.Thread(target=background_load, args=(info["http_url"], people[i::3], stop, outcomes, details))
+            for i in range(3)
+        ]
+        for load in loads:
+            load.start()
+        while not any(o.startswith("approve 200") for o in outcomes) and any(load.is_alive() for load in loads):
             time.sleep(0.05)
         made = lentur(home, "backup", str(backup))
+        # The load went on for the whole backup: it still makes calls after the backup is done.
+        during = len(outcomes)
+        while len(outcomes) <= during and any(load.is_alive() for load in loads):
+            time.sleep(0.05)
         stop.set()
-        load.join(120)
+        for load in loads:
+            load.join(120)
         assert made.returncode == 0, made.stdout + made.stderr
-        assert outcomes and all(code < 500 for code in outcomes), outcomes
+        assert "menunggu keputusan yang sedang berjalan" in made.stderr, made.stderr
+        assert len(outcomes) > during, details[-5:]
+        assert all(int(o.split()[1]) < 500 for o in outcomes), details
+        assert {"approve 200", "return 200", "resubmit 200"} <= set(outcomes), details
         with tarfile.open(backup) as tar:
             names = tar.getnames()
             manifest = json.loads(tar.extractfile(MANIFEST).read())  # type: ignore[union-attr]
@@ -344,19 +382,30 @@ def test_backup_under_load_survives_a_lost_disk(tmp_path: Path) -> None:
         assert r.status_code == 200, r.text
         assert portal.to_the_end(r.json())["status"] == "APPROVED"
 
-        async def still_pending() -> list[tuple[str, str]]:
+        async def in_flight() -> list[tuple[str, str, str]]:
             conn = await asyncpg.connect(dsn)
             try:
-                rows = await conn.fetch("SELECT request_id, requester_nip FROM rm_requests WHERE status = 'PENDING'")
+                rows = await conn.fetch(
+                    "SELECT request_id, requester_nip, status FROM rm_requests WHERE status IN ('PENDING', 'RETURNED')"
+                )
             finally:
                 await conn.close()
-            return [(str(row["request_id"]), row["requester_nip"]) for row in rows]
+            return [(str(row["request_id"]), row["requester_nip"], row["status"]) for row in rows]
 
-        pending = asyncio.run(still_pending())
-        assert pending, details
-        for request_id, requester in pending:  # the load's requests, pending when the backup was taken
-            assert portal.to_the_end(portal.get(requester, request_id))["status"] == "APPROVED"
-        assert asyncio.run(still_pending()) == []
+        # The load's requests, in flight when the backup was taken: each goes on to the end from where the
+        # restored store says it is — a decision the store holds is one its workflow holds too.
+        left = asyncio.run(in_flight())
+        assert left, details
+        for request_id, requester, status in left:
+            request = portal.get(requester, request_id)
+            if status == "RETURNED":
+                r = portal.http.post(
+                    f"/api/requests/{request_id}/resubmit", headers=portal.auth(requester), json=LOAD_WFH
+                )
+                assert r.status_code == 200, r.text
+                request = r.json()
+            assert portal.to_the_end(request)["status"] == "APPROVED"
+        assert asyncio.run(in_flight()) == []
 
         # The letter still verifies, by its page and by its bytes.
         page = portal.http.get(f"/verifikasi/{letter['id']}", headers={"Accept": "application/json"})
@@ -375,8 +424,24 @@ def test_backup_under_load_survives_a_lost_disk(tmp_path: Path) -> None:
             proc.wait(60)
 
 
-def test_a_timer_set_before_the_backup_fires_after_the_restore(tmp_path: Path) -> None:
-    """A request still waiting on its only day expires at midnight: the timer lives in Temporal's copy."""
+def fast_pack(pack: str, version: str, remind: str, escalate: str) -> bytes:
+    """A region's bundled pack with short approval timers, as its admin would publish it."""
+    text = bundled_pack_texts()[pack].replace("version: 2025.12.1.1", f"version: {version}", 1)
+    default = "  remind_after: PT8H\n  escalate_after: P1D\n  escalate_to: next_tier"
+    assert default in text
+    return text.replace(
+        default, f"  remind_after: {remind}\n  escalate_after: {escalate}\n  escalate_to: next_tier"
+    ).encode()
+
+
+def test_timers_set_before_the_backup_fire_after_the_restore(tmp_path: Path) -> None:
+    """A reminder, an escalation and an expiry, all due after the backup: the timers live in Temporal's copy.
+
+    Kendari reminds after 30 s and escalates after an hour: its request is reminded after the restore. Luwu
+    Utara reminds after 25 s and escalates after 30 s: by the time the stack is back both are due, and the
+    escalation (which takes the place of a reminder due with it) moves its request to the kepala OPD. A request
+    still waiting on its only day expires at midnight, two minutes after the start.
+    """
     home = tmp_path / "kantor"
     home.mkdir()
     state = home / ".lentur"
@@ -388,6 +453,28 @@ def test_a_timer_set_before_the_backup_fires_after_the_restore(tmp_path: Path) -
         info = wait_ready(state, proc)
         portal = Portal(info["http_url"])
         waiting = portal.submit(KENDARI_STAFF, {"kind": "WFH", "dates": ["2025-12-30"], "reason": "Rekap data"})
+        for admin, pack, remind, escalate in (
+            (KENDARI_ADMIN, "kendari.yaml", "PT30S", "PT1H"),
+            (LUWU_ADMIN, "luwu-utara.yaml", "PT25S", "PT30S"),
+        ):
+            r = portal.http.post(
+                "/api/policy/packs",
+                headers={**portal.auth(admin), "content-type": "application/yaml"},
+                content=fast_pack(pack, "2025.12.90", remind, escalate),
+            )
+            assert r.status_code == 201, r.text
+        to_remind = portal.submit(KENDARI_STAFF, {"kind": "WFH", "dates": ["2025-12-31"], "reason": "Rekap data"})
+        to_escalate = portal.submit(
+            LUWU_STAFF,
+            {
+                "kind": "WFA",
+                "dates": ["2025-12-31"],
+                "reason": "Bekerja dari kampung",
+                "location": {"text": "Masamba", "country": "ID"},
+            },
+        )
+        assert to_remind["policy"]["version"] == to_escalate["policy"]["version"] == "2025.12.90"
+        assert to_escalate["current_tier"] == "UNIT_HEAD"
         made = lentur(home, "backup", str(backup))
         assert made.returncode == 0, made.stdout + made.stderr
         kill_stack(proc, info)
@@ -395,34 +482,65 @@ def test_a_timer_set_before_the_backup_fires_after_the_restore(tmp_path: Path) -
         restored = lentur(home, "restore", str(backup))
         assert restored.returncode == 0, restored.stdout + restored.stderr
 
-        async def status_in_restored_store() -> str:
+        async def in_restored_store() -> tuple[str, list[str]]:
             infra = EmbeddedInfrastructure(state)
             try:
                 conn = await asyncpg.connect(infra.start_database_only())
                 try:
-                    return str(
-                        await conn.fetchval("SELECT status FROM rm_requests WHERE request_id = $1", waiting["id"])
+                    status = await conn.fetchval("SELECT status FROM rm_requests WHERE request_id = $1", waiting["id"])
+                    fired = await conn.fetch(
+                        "SELECT type FROM events WHERE stream_id = ANY($1::text[]) AND type IN "
+                        "('TaskReminded', 'TaskEscalated', 'RequestExpired')",
+                        [request_stream(r["id"]) for r in (waiting, to_remind, to_escalate)],
                     )
+                    return str(status), [row["type"] for row in fired]
                 finally:
                     await conn.close()
             finally:
                 infra.stop()
 
-        # Taken before midnight: the backup holds the request still pending, and the timer that ends it.
-        assert asyncio.run(status_in_restored_store()) == "PENDING"
+        # Taken before any of them was due: the backup holds the requests waiting, and the timers that move them.
+        assert asyncio.run(in_restored_store()) == ("PENDING", [])
         proc = start(home, port, before_midnight)
         info = wait_ready(state, proc)
         portal = Portal(info["http_url"])
+
+        def task_of(nip: str, request: dict[str, Any]) -> dict[str, Any] | None:
+            inbox = portal.http.get("/api/tasks", headers=portal.auth(nip)).json()
+            return next((t for t in inbox if t["request_id"] == request["id"]), None)
+
         deadline = time.monotonic() + 240
-        status = ""
+        status, reminded, escalated = "", None, None
         while time.monotonic() < deadline:
             status = portal.get(KENDARI_STAFF, waiting["id"])["status"]
-            if status == "EXPIRED":
+            reminded = task_of(KENDARI_UNIT_HEAD, to_remind)
+            escalated = task_of(LUWU_OPD_HEAD, to_escalate)
+            if status == "EXPIRED" and reminded and reminded["reminders"] == 1 and escalated:
                 break
             time.sleep(0.5)
         assert status == "EXPIRED"
-        inbox = portal.http.get("/api/tasks", headers=portal.auth(KENDARI_UNIT_HEAD)).json()
-        assert waiting["id"] not in {t["request_id"] for t in inbox}
+        assert waiting["id"] not in {
+            t["request_id"] for t in portal.http.get("/api/tasks", headers=portal.auth(KENDARI_UNIT_HEAD)).json()
+        }
+        assert reminded is not None and reminded["reminders"] == 1 and reminded["overdue"], reminded
+        assert escalated is not None and escalated["tier"] == "OPD_HEAD", escalated
+        assert task_of(LUWU_UNIT_HEAD, to_escalate) is None
+
+        async def audit_log(request: dict[str, Any]) -> list[str]:
+            conn = await asyncpg.connect(info["database_url"])
+            try:
+                rows = await conn.fetch(
+                    "SELECT type FROM events WHERE stream_id = $1 ORDER BY position", request_stream(request["id"])
+                )
+            finally:
+                await conn.close()
+            return [row["type"] for row in rows]
+
+        assert "TaskReminded" in asyncio.run(audit_log(to_remind))
+        assert "TaskEscalated" not in asyncio.run(audit_log(to_remind))
+        assert "TaskEscalated" in asyncio.run(audit_log(to_escalate))
+        # The escalated task can be decided by the kepala OPD, to the end.
+        assert portal.decide(LUWU_OPD_HEAD, escalated["task_id"])["status"] == "APPROVED"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

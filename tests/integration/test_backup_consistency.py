@@ -1,5 +1,6 @@
 """The backup's order against real Postgres: no append lands while Temporal's database is copied, and the
-store's dump is the state at that moment — an append made after the copy is never in it."""
+store's dump is the state at that moment — an append made after the copy is never in it. Before that, the
+backup waits for the decisions in flight (the backup fence), and gives up after its bound holding nothing."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from rich.console import Console
 
 from contracts.events import PersonalDataErased
 from deploy.backup import take
+from deploy.backup.manifest import BackupRefused
 from deploy.backup.restore import check_backup
 from eventstore.db import create_pool
 from eventstore.store import AppendUnit, NewEvent, PostgresEventStore
+from runtime.backup_fence import FENCE_FILE, UpdateFence
 from runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -93,3 +96,34 @@ async def test_appends_wait_while_temporal_is_copied_and_later_ones_stay_out_of_
     assert after.get("position") == 6, after
     checked = await asyncio.to_thread(check_backup, tmp_path / "cadangan.tar", Settings())
     assert checked["head"] == 5 and checked["audit_verify"]["ok"]
+
+
+async def test_a_backup_waits_for_a_decision_in_flight_and_gives_up_after_its_bound(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    await append_one(fresh_db)
+    state = tmp_path / ".lentur"
+    (state / "temporal").mkdir(parents=True)
+    with sqlite3.connect(state / "temporal" / "temporal.db") as db:
+        db.execute("CREATE TABLE executions (id TEXT)")
+    (state / "stack.json").write_text(json.dumps({"database_url": fresh_db}))
+    fence = UpdateFence(state)
+    quiet = Console(file=None, quiet=True)
+
+    async with fence.update():  # a decision the API sent, not yet completed
+        with pytest.raises(BackupRefused) as refused:
+            await asyncio.to_thread(
+                take.take_backup, tmp_path / "cadangan.tar", state, Settings(state_dir=state), quiet, fence_timeout=0.5
+            )
+        assert "keputusan yang sedang berjalan" in refused.value.reason
+        assert refused.value.part == str(state / FENCE_FILE)
+        # It let go of everything: appends and the next decision go through at once.
+        assert await append_one(fresh_db, lock_timeout_ms=200) == 2
+        async with fence.update():
+            assert fence.in_flight == 2
+    assert not (tmp_path / "cadangan.tar").exists()
+
+    result = await asyncio.to_thread(
+        take.take_backup, tmp_path / "cadangan.tar", state, Settings(state_dir=state), quiet, fence_timeout=0.5
+    )
+    assert result.manifest.store_head == 2
