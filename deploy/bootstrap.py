@@ -285,7 +285,8 @@ def _consume(
     batch and the others skip what they already have.
     Replicas share the durable consumer through a deliver group (`queue`), so each message goes to one of
     them; whichever moves a projection's checkpoint row first (a compare-and-set) applies the batch, and the
-    others roll back and skip what it already applied (push delivery keeps commit-to-visible in milliseconds; a pull fetch waits out its batch).
+    others roll back and skip what it already applied (push delivery keeps commit-to-visible in
+    milliseconds; a pull fetch waits out its batch).
     """
     inbox: asyncio.Queue[NatsMessage] = asyncio.Queue()
     Batch = tuple[list[NatsMessage], list[EventEnvelope], list[Link]]
