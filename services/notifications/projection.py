@@ -111,14 +111,14 @@ def _mentioned(events: list[EventEnvelope], contexts: list[RequestContext]) -> s
 
 async def load_directory_view(conn: Any, events: list[EventEnvelope], contexts: list[RequestContext]) -> DirectoryView:
     nips = sorted(_mentioned(events, contexts))
-    rows = list(await conn.fetch("SELECT * FROM rm_people WHERE nip = ANY($1::text[]) OR acting_for = ANY($1)", nips))
-    if contexts:
-        rows += await conn.fetch(
-            "SELECT * FROM rm_people WHERE 'unit_head' = ANY(roles) AND region = ANY($1::text[]) "
-            "AND unit_code = ANY($2::text[])",
-            sorted({c.region for c in contexts}),
-            sorted({c.unit_code for c in contexts}),
-        )
+    # One read for the people named and the unit heads of the requests' units (who hear of a member's leave).
+    rows = await conn.fetch(
+        "SELECT * FROM rm_people WHERE nip = ANY($1::text[]) OR acting_for = ANY($1) "
+        "OR ('unit_head' = ANY(roles) AND region = ANY($2::text[]) AND unit_code = ANY($3::text[]))",
+        nips,
+        sorted({c.region for c in contexts}),
+        sorted({c.unit_code for c in contexts}),
+    )
     view = DirectoryView(people={r["nip"]: contact_from_row(r) for r in rows})
     for r in await conn.fetch("SELECT * FROM rm_delegations WHERE holder_nip = ANY($1::text[]) AND NOT revoked", nips):
         view.delegations.append(
