@@ -1,5 +1,8 @@
 """`lentur reconcile`: requests whose approval workflow and event store disagree, after a restore (and repair).
 
+It reads the stack of the `lentur up` in `.lentur/` (`stack.json`), or on a cluster, where there is none,
+`LENTUR_DATABASE_URL` and `LENTUR_TEMPORAL_ADDRESS` (and `LENTUR_TEMPORAL_NAMESPACE`).
+
 Two databases hold a request: the event store (the audit log) and Temporal (the workflow waiting for the
 next decision). Restored from copies taken at slightly different moments, they can disagree
 (docs/BACKUP.md, "After a restore: lentur reconcile"). For every request the store has in flight and every
@@ -289,16 +292,24 @@ async def _each(items: list[Any], work: Callable[[Any], Awaitable[Finding]], bar
         return list(await asyncio.gather(*(one(item) for item in items)))
 
 
-async def _reconcile(state_dir: Path, settings: Settings, console: Console, repair: bool) -> Report:
+def _addresses(state_dir: Path, settings: Settings) -> tuple[str, str]:
+    """The store and Temporal of the `lentur up` in `state_dir`; on a cluster (no stack there), the settings'."""
+    if not (state_dir / "stack.json").exists() and settings.database_url and settings.temporal_address:
+        return settings.database_url, settings.temporal_address
     stack = _stack(state_dir)
+    return str(stack["database_url"]), str(stack["temporal_address"])
+
+
+async def _reconcile(state_dir: Path, settings: Settings, console: Console, repair: bool) -> Report:
+    database_url, temporal_address = _addresses(state_dir, settings)
     pool = await asyncpg.create_pool(
-        str(stack["database_url"]),
+        database_url,
         min_size=1,
         max_size=CONCURRENCY,
         server_settings={"application_name": "lentur-reconcile"},
     )
     try:
-        client = await connect_temporal(str(stack["temporal_address"]), settings.temporal_namespace)
+        client = await connect_temporal(temporal_address, settings.temporal_namespace)
         inspector = Inspector(pool, client)
         wanted = await _requests_to_check(pool, client)
         ids = sorted(wanted)
