@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from runtime import loop as event_loop
 from runtime.logging import configure_logging
@@ -702,6 +703,62 @@ def restore(
         f"{restored.requests_in_flight} pengajuan berjalan. Jalankan `lentur up` di sini untuk melanjutkannya.",
         highlight=False,
     )
+
+
+@app.command()
+def reconcile(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="re-send to the workflow the decisions the store holds and it lacks")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    state_dir: Annotated[Path, typer.Option(help="the .lentur/ of the running lentur up")] = Path(".lentur"),
+) -> None:
+    """Find requests whose workflow and event store disagree (after a restore); exit 0 only when all agree."""
+    from deploy.backup.manifest import BackupRefused
+    from deploy.backup.reconcile import reconcile as run_reconcile
+
+    configure_logging("WARNING")
+    err = Console(stderr=True)
+    try:
+        report = run_reconcile(state_dir, Settings(), err, repair=repair)
+    except BackupRefused as refused:
+        err.print(f"[red]Tidak dapat memeriksa — {refused.part}: {refused.reason}[/red]", highlight=False)
+        raise typer.Exit(2) from refused
+    if as_json:
+        console.print_json(data=report.as_dict())
+    else:
+        _print_reconcile(report)
+    if not report.all_ok:
+        raise typer.Exit(1)
+
+
+def _print_reconcile(report: Any) -> None:
+    from deploy.backup.reconcile import LABELS
+
+    shown = [f for f in report.findings if f.kind != "ok" or f.repair]
+    if shown:
+        table = Table(title="Pengajuan yang alur kerja dan penyimpanannya tidak sepakat")
+        for column in ("Pengajuan", "Temuan", "Status (penyimpanan / alur kerja)", "Versi", "Keterangan"):
+            table.add_column(column)
+        for f in shown:
+            versions = f"{f.store_version} / {'-' if f.workflow_version is None else f.workflow_version}"
+            notes = []
+            if f.missing:
+                notes.append("belum diketahui alur kerja: " + ", ".join(f.missing))
+            if f.detail:
+                notes.append(f.detail)
+            if f.repair:
+                notes.append(f"perbaikan: {f.repair}")
+            table.add_row(
+                f.request_id,
+                LABELS[f.kind],
+                f"{f.store_status or '-'} / {f.workflow_status or '-'}",
+                versions,
+                "; ".join(notes),
+            )
+        console.print(table)
+    counts = ", ".join(f"{n} {LABELS[kind]}" for kind, n in report.counts().items() if n)
+    console.print(f"Diperiksa {len(report.findings)} pengajuan: {counts or 'tidak ada'}.", highlight=False)
 
 
 def main() -> None:

@@ -222,6 +222,15 @@ async def wait_projected(dsn: str, timeout: float = 120) -> None:
         await conn.close()
 
 
+async def in_flight_ids(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT request_id::text FROM rm_requests WHERE status IN ('PENDING', 'RETURNED')")
+    finally:
+        await conn.close()
+    return [row["request_id"] for row in rows]
+
+
 def kill_stack(proc: subprocess.Popen[bytes], info: dict[str, Any]) -> None:
     children = list(info["pids"].values())
     os.kill(proc.pid, signal.SIGKILL)
@@ -362,6 +371,10 @@ def test_backup_under_load_survives_a_lost_disk(tmp_path: Path) -> None:
             return int(count), str(chain)
 
         assert asyncio.run(at_head()) == (manifest["events"], manifest["store_head_hash"])
+        # Every request's workflow agrees with its stream in the store: none came back split.
+        reconciled = lentur(home, "reconcile", "--json")
+        assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+        assert json.loads(reconciled.stdout)["counts"]["ok"] >= len(asyncio.run(in_flight_ids(dsn)))
         verified = lentur(home, "audit", "verify", database_url=dsn)
         assert verified.returncode == 0, verified.stdout + verified.stderr
 

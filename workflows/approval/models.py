@@ -100,6 +100,7 @@ class RequestSnapshot(Model):
     current_task_id: str | None = None
     last_position: int = 0
     refusal: Refused | None = None
+    version: int = Field(default=0, description="the version of the request's stream the workflow last wrote")
 
 
 # --- activities ----------------------------------------------------------------------------------------

@@ -255,6 +255,7 @@ class ApprovalWorkflow:
             current_task_id=self.task.task_id if self.task else None,
             last_position=self.last_position,
             refusal=self.refusal,
+            version=self.version,
         )
 
     # -- lifecycle ------------------------------------------------------------------------------------
