@@ -450,10 +450,11 @@ def fast_pack(pack: str, version: str, remind: str, escalate: str) -> bytes:
 def test_timers_set_before_the_backup_fire_after_the_restore(tmp_path: Path) -> None:
     """A reminder, an escalation and an expiry, all due after the backup: the timers live in Temporal's copy.
 
-    Kendari reminds after 30 s and escalates after an hour: its request is reminded after the restore. Luwu
-    Utara reminds after 25 s and escalates after 30 s: by the time the stack is back both are due, and the
-    escalation (which takes the place of a reminder due with it) moves its request to the kepala OPD. A request
-    still waiting on its only day expires at midnight, two minutes after the start.
+    Kendari reminds after 50 s and escalates after an hour: its request is reminded after the restore. Luwu
+    Utara reminds after 45 s and escalates after 50 s: the escalation moves its request to the kepala OPD (when
+    both are due by the time the stack is back, it takes the place of the reminder). A request still waiting
+    on its only day expires at midnight, two minutes after the start. The backup is taken well before the
+    first of them is due (it takes a few seconds; the margin is for a slow machine).
     """
     home = tmp_path / "kantor"
     home.mkdir()
@@ -467,8 +468,8 @@ def test_timers_set_before_the_backup_fire_after_the_restore(tmp_path: Path) -> 
         portal = Portal(info["http_url"])
         waiting = portal.submit(KENDARI_STAFF, {"kind": "WFH", "dates": ["2025-12-30"], "reason": "Rekap data"})
         for admin, pack, remind, escalate in (
-            (KENDARI_ADMIN, "kendari.yaml", "PT30S", "PT1H"),
-            (LUWU_ADMIN, "luwu-utara.yaml", "PT25S", "PT30S"),
+            (KENDARI_ADMIN, "kendari.yaml", "PT50S", "PT1H"),
+            (LUWU_ADMIN, "luwu-utara.yaml", "PT45S", "PT50S"),
         ):
             r = portal.http.post(
                 "/api/policy/packs",
