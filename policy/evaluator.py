@@ -824,8 +824,6 @@ def _route(
 
     vacated = _cltn_citation(loaded)
     moved_by_cltn = False
-    # a Plt/Plh who is the requester never takes the post of a head on CLTN for their own request
-    on_cltn = on_cltn | {requester.nip} if on_cltn else on_cltn
     steps: list[RouteStep] = []
     for index, (tier, action, rule, binding) in enumerate(kept):
         holder = _post(directory, tier, requester)
@@ -834,7 +832,7 @@ def _route(
                 needs_decider = True  # the deciding tier is empty: the decision moves up
                 first_up = RANK[tier] + 1
             continue
-        present = _present(directory, tier, holder, on_cltn)
+        present = _present(directory, tier, holder, on_cltn, requester)
         if present is None:  # the holder is on CLTN and no Plt/Plh acts: the post is vacant for these days
             moved_by_cltn = True
             if index == len(kept) - 1 and action == "approve":
@@ -872,12 +870,11 @@ def _decider_above(
     on_cltn: frozenset[str] = frozenset(),
 ) -> RouteStep:
     vacated = _cltn_citation(loaded) or upward
-    on_cltn = on_cltn | {requester.nip} if on_cltn else on_cltn
     for tier in TIER_ORDER[from_rank:]:
         holder = _post(directory, tier, requester)
         if holder is None or _is_self(holder, requester):
             continue
-        present = _present(directory, tier, holder, on_cltn)
+        present = _present(directory, tier, holder, on_cltn, requester)
         if present is None:
             upward = vacated
             continue
@@ -902,14 +899,17 @@ def _decider_above(
 _TIER_ROLE = {Tier.UNIT_HEAD: Role.UNIT_HEAD, Tier.OPD_HEAD: Role.OPD_HEAD, Tier.PPK: Role.PPK}
 
 
-def _present(directory: DirectoryIndex, tier: Tier, holder: PostHolder, on_cltn: frozenset[str]) -> PostHolder | None:
+def _present(
+    directory: DirectoryIndex, tier: Tier, holder: PostHolder, on_cltn: frozenset[str], requester: Person
+) -> PostHolder | None:
     """The post's holder for the requested days: a holder on CLTN is released from the post (PP 11/2017), so
-    a Plt/Plh named for them in the directory takes it, else no one does and the tier is passed over."""
+    a Plt/Plh named for them in the directory takes it, else no one does and the tier is passed over. A Plt/Plh
+    who is the requester never takes the post for their own request."""
     if holder.assignee_nip not in on_cltn:
         return holder
     role = _TIER_ROLE[tier]
     for plt in directory.acting_officials_for(holder.nip):
-        if role in plt.roles and plt.nip not in on_cltn:
+        if role in plt.roles and plt.nip not in on_cltn and plt.nip != requester.nip:
             return PostHolder(nip=holder.nip, name=holder.name, acting=plt)
     return None
 
