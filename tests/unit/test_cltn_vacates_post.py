@@ -46,13 +46,18 @@ def test_a_deciding_head_on_cltn_moves_the_decision_up_with_the_cltn_rule() -> N
     assert moved.route[-1].citation.rule_id == CLTN_RULE
 
 
-def test_a_plh_named_for_the_head_on_cltn_takes_the_step_on_their_behalf() -> None:
-    with_plh = DirectoryIndex(
+def with_plh_for_unit_head(plh: str) -> DirectoryIndex:
+    """The directory with `plh` named Plh of KUTIM_UNIT_HEAD."""
+    return DirectoryIndex(
         p.model_copy(update={"roles": frozenset({Role.UNIT_HEAD}), "acting_for": KUTIM_UNIT_HEAD})
-        if p.nip == KUTIM_COLLEAGUE
+        if p.nip == plh
         else p
         for p in people()
     )
+
+
+def test_a_plh_named_for_the_head_on_cltn_takes_the_step_on_their_behalf() -> None:
+    with_plh = with_plh_for_unit_head(KUTIM_COLLEAGUE)
     evaluation = judge(KUTIM_STAFF, "WFH", [D30], usage=on_cltn(KUTIM_UNIT_HEAD), index=with_plh)
     assert _steps(evaluation) == [
         (Tier.UNIT_HEAD, KUTIM_COLLEAGUE, KUTIM_UNIT_HEAD),
@@ -84,12 +89,7 @@ def test_the_simulator_s_ledger_tells_the_evaluator_who_is_on_cltn_as_the_read_m
 
 
 def test_a_plh_never_takes_the_post_for_their_own_request() -> None:
-    with_plh = DirectoryIndex(
-        p.model_copy(update={"roles": frozenset({Role.UNIT_HEAD}), "acting_for": KUTIM_UNIT_HEAD})
-        if p.nip == KUTIM_STAFF
-        else p
-        for p in people()
-    )
+    with_plh = with_plh_for_unit_head(KUTIM_STAFF)
     evaluation = judge(KUTIM_STAFF, "WFH", [D30], usage=on_cltn(KUTIM_UNIT_HEAD), index=with_plh)
     assert _steps(evaluation) == [(Tier.OPD_HEAD, KUTIM_OPD_HEAD, None)]
     assert evaluation.route[0].citation.rule_id == CLTN_RULE
