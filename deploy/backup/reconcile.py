@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -40,7 +39,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.common import DecisionKind
 from contracts.events import request_stream
-from deploy.backup.take import IN_FLIGHT, _stack
+from deploy.backup.take import IN_FLIGHT, stack_in
+from eventstore.db import create_pool
 from runtime.settings import Settings
 from workflows.approval.models import CancelCommand, DecideCommand, RequestSnapshot, workflow_id_for
 from workflows.approval.workflow import ApprovalWorkflow
@@ -157,7 +157,7 @@ class Inspector:
                 type=r["type"],
                 actor=r["actor"],
                 on_behalf_of=r["on_behalf_of"],
-                payload=json.loads(r["payload"]) if isinstance(r["payload"], str) else dict(r["payload"]),
+                payload=r["payload"],
             )
             for r in rows
         ]
@@ -296,18 +296,13 @@ def _addresses(state_dir: Path, settings: Settings) -> tuple[str, str]:
     """The store and Temporal of the `lentur up` in `state_dir`; on a cluster (no stack there), the settings'."""
     if not (state_dir / "stack.json").exists() and settings.database_url and settings.temporal_address:
         return settings.database_url, settings.temporal_address
-    stack = _stack(state_dir)
+    stack = stack_in(state_dir)
     return str(stack["database_url"]), str(stack["temporal_address"])
 
 
 async def _reconcile(state_dir: Path, settings: Settings, console: Console, repair: bool) -> Report:
     database_url, temporal_address = _addresses(state_dir, settings)
-    pool = await asyncpg.create_pool(
-        database_url,
-        min_size=1,
-        max_size=CONCURRENCY,
-        server_settings={"application_name": "lentur-reconcile"},
-    )
+    pool = await create_pool(database_url, min_size=1, max_size=CONCURRENCY, application_name="lentur-reconcile")
     try:
         client = await connect_temporal(temporal_address, settings.temporal_namespace)
         inspector = Inspector(pool, client)

@@ -130,7 +130,8 @@ def copy_sqlite(source: Path, target: Path) -> None:
         src.close()
 
 
-def _stack(state_dir: Path) -> dict[str, object]:
+def stack_in(state_dir: Path) -> dict[str, object]:
+    """The addresses of the `lentur up` running with its state in `state_dir` (its stack.json)."""
     path = state_dir / "stack.json"
     if not path.exists():
         raise BackupRefused(
@@ -204,7 +205,7 @@ async def _fenced(state_dir: Path, timeout: float) -> AsyncIterator[None]:
 async def _take(
     state_dir: Path, work: Path, settings: Settings, steps: Steps, fence_timeout: float = FENCE_TIMEOUT_SECONDS
 ) -> Manifest:
-    stack = _stack(state_dir)
+    stack = stack_in(state_dir)
     dsn = str(stack["database_url"])
     temporal_db = state_dir / "temporal" / "temporal.db"
     if not temporal_db.exists():
