@@ -31,10 +31,30 @@ STATUSES = ("pending", "sending", "retry", "sent", "failed", "skipped")
 DIGEST_NAMESPACE = uuid.UUID("9a4e2b7c-1d3f-4e5a-8b6c-7d8e9f0a1b2c")
 DIGEST_CHECK_EVERY = timedelta(minutes=1)
 _DUE = "((status IN ('pending', 'retry') AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1))"
-_DETAILS = (
-    "SELECT d.*, n.kind, n.title, n.body, n.link, n.request_id, n.task_id, n.event_id, n.created_at AS noted_at, "
-    "p.name AS recipient_name FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id "
-    "LEFT JOIN rm_people p ON p.nip = d.recipient_nip WHERE d.id = ANY($1::uuid[]) ORDER BY n.position, d.id"
+
+
+def _claim(due: str) -> str:
+    """One statement: lease the deliveries `due` selects (ids, FOR UPDATE SKIP LOCKED) and read them with what
+    their message needs. Parameters: $1 now, $3 the lease; `due` may use $2."""
+    return (
+        f"WITH due AS ({due}), "
+        "claimed AS (UPDATE notification_deliveries d SET status = 'sending', lease_until = $1 + $3::interval, "
+        "attempts = d.attempts + 1 FROM due WHERE d.id = due.id RETURNING d.*) "
+        "SELECT d.*, n.kind, n.title, n.body, n.link, n.request_id, n.task_id, n.event_id, "
+        "n.created_at AS noted_at, p.name AS recipient_name FROM claimed d "
+        "JOIN notifications n ON n.id = d.notification_id LEFT JOIN rm_people p ON p.nip = d.recipient_nip "
+        "ORDER BY n.position, d.id"
+    )
+
+
+# $2: how many at most
+_CLAIM_DUE = _claim(
+    f"SELECT id FROM notification_deliveries WHERE NOT digest AND {_DUE} "
+    "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+# $2: the recipient whose digest it is
+_CLAIM_DIGEST = _claim(
+    f"SELECT id FROM notification_deliveries WHERE digest AND recipient_nip = $2 AND {_DUE} FOR UPDATE SKIP LOCKED"
 )
 
 
@@ -137,20 +157,7 @@ class NotificationDispatcher:
         self.passes += 1
         now = self.clock.now()
         worked = 0
-        # Claimed and read in one statement: the claimed rows joined with what the message needs.
-        rows = await self.pool.fetch(
-            f"WITH due AS (SELECT id FROM notification_deliveries WHERE NOT digest AND {_DUE} "
-            "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), "
-            "claimed AS (UPDATE notification_deliveries d SET status = 'sending', lease_until = $1 + $3::interval, "
-            "attempts = d.attempts + 1 FROM due WHERE d.id = due.id RETURNING d.*) "
-            "SELECT d.*, n.kind, n.title, n.body, n.link, n.request_id, n.task_id, n.event_id, "
-            "n.created_at AS noted_at, p.name AS recipient_name FROM claimed d "
-            "JOIN notifications n ON n.id = d.notification_id LEFT JOIN rm_people p ON p.nip = d.recipient_nip "
-            "ORDER BY n.position, d.id",
-            now,
-            self.batch_size,
-            self.lease,
-        )
+        rows = await self.pool.fetch(_CLAIM_DUE, now, self.batch_size, self.lease)
         if rows:
             delivered = await asyncio.gather(*(self._deliver_one(row) for row in rows))
             sent = [row for row, ok in zip(rows, delivered, strict=True) if ok]
@@ -227,18 +234,9 @@ class NotificationDispatcher:
         )
         worked = 0
         for r in recipients:
-            ids = await self.pool.fetch(
-                f"WITH due AS (SELECT id FROM notification_deliveries WHERE digest AND recipient_nip = $2 AND {_DUE} "
-                "FOR UPDATE SKIP LOCKED) UPDATE notification_deliveries d SET status = 'sending', "
-                "lease_until = $1 + $3::interval, attempts = d.attempts + 1 FROM due WHERE d.id = due.id "
-                "RETURNING d.id",
-                now,
-                r["recipient_nip"],
-                self.lease,
-            )
-            if not ids:
+            rows = list(await self.pool.fetch(_CLAIM_DIGEST, now, r["recipient_nip"], self.lease))
+            if not rows:
                 continue
-            rows = list(await self.pool.fetch(_DETAILS, [i["id"] for i in ids]))
             worked += len(rows)
             await self._send_digest(rows)
         return worked
