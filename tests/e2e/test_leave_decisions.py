@@ -7,7 +7,6 @@ kepala dinas (pertimbangan), then the PPK as PYBMC.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,6 +15,7 @@ from deploy.infra import InfraAddresses
 from policy.bundled import bundled_pack_texts
 from tests.browser.support import portal_client
 from tests.conftest import create_database
+from tests.eventually import eventually
 from tests.stack import RunningStack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -67,18 +67,6 @@ async def balance(stack: RunningStack, viewer: str, nip: str, year: int) -> tupl
     async with await stack.as_user(viewer) as client:
         r = await client.get("/api/leave/balance", params={"nip": nip, "year": year})
         return r.status_code, r.json()
-
-
-async def eventually(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    """The notification projection runs behind the log: wait for it, as the other e2e tests do."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.3)
 
 
 async def test_a_deferral_at_the_pybmc_ends_deferred_and_moves_the_days_to_next_year(stack: RunningStack) -> None:

@@ -11,6 +11,7 @@ import pytest
 from deploy.infra import InfraAddresses
 from policy.bundled import bundled_pack_texts
 from tests.conftest import ARTIFACTS, create_database
+from tests.eventually import eventually
 from tests.stack import RunningStack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -66,17 +67,6 @@ async def audit_types(stack: RunningStack, request_id: str) -> list[str]:
     async with await stack.as_user("199412172016012157") as inspector:
         r = await inspector.get(f"/api/audit/requests/{request_id}")
         return [e["type"] for e in r.json()]
-
-
-async def eventually(check, timeout: float = 30.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.3)
 
 
 def wfh(day: str, reason: str = "Menyelesaikan laporan di rumah") -> dict:

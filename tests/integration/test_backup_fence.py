@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from deploy.infra import InfraAddresses
 from runtime.backup_fence import FENCE_FILE, INTENT_FILE, FencedUpdates, FenceUnavailable, UpdateFence, backup_hold
 from runtime.settings import Settings
 from runtime.telemetry import temporal_interceptors
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -97,17 +98,6 @@ def held_elsewhere(path: Path, operation: int = fcntl.LOCK_SH) -> bool:
     return False
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        outcome = check()
-        if outcome if isinstance(outcome, bool) else await outcome:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not reached in {timeout:.0f} s")
-        await asyncio.sleep(0.02)
-
-
 async def still_waiting(task: asyncio.Task[None]) -> bool:
     """The task has not got through after a while of trying (it is waiting for the other side)."""
     done, _ = await asyncio.wait({task}, timeout=0.5)
@@ -123,12 +113,14 @@ async def test_an_update_in_flight_holds_the_backup_back_and_a_new_one_waits_for
     fence = UpdateFence(tmp_path)
     first_done, second_done = asyncio.Event(), asyncio.Event()
     first = asyncio.create_task(enter_and_hold(fence, first_done))
-    await until(lambda: fence.held, "the first update holds the fence")
+    await eventually(lambda: fence.held, 60, what="the first update holds the fence", poll=0.02)
     assert held_elsewhere(tmp_path / FENCE_FILE, fcntl.LOCK_EX)
 
     async with backup_process(tmp_path) as backup:
         said = asyncio.create_task(backup.said())
-        await until(lambda: held_elsewhere(tmp_path / INTENT_FILE), "the backup holds the intent")
+        await eventually(
+            lambda: held_elsewhere(tmp_path / INTENT_FILE), 60, what="the backup holds the intent", poll=0.02
+        )
         # The backup waits for the update in flight; a new update waits for the backup.
         second = asyncio.create_task(enter_and_hold(fence, second_done))
         assert await still_waiting(second)
@@ -140,7 +132,9 @@ async def test_an_update_in_flight_holds_the_backup_back_and_a_new_one_waits_for
         assert not fence.held and await still_waiting(second)
 
         await backup.let_go()
-        await until(lambda: fence.held and fence.in_flight == 1, "the second update got through")
+        await eventually(
+            lambda: fence.held and fence.in_flight == 1, 60, what="the second update got through", poll=0.02
+        )
         second_done.set()
         await second
     assert not fence.held and fence.in_flight == 0
@@ -151,7 +145,7 @@ async def test_a_backup_that_cannot_get_the_fence_in_time_gives_up_holding_nothi
     fence = UpdateFence(tmp_path)
     release = asyncio.Event()
     in_flight = asyncio.create_task(enter_and_hold(fence, release))
-    await until(lambda: fence.held, "the update holds the fence")
+    await eventually(lambda: fence.held, 60, what="the update holds the fence", poll=0.02)
 
     with pytest.raises(FenceUnavailable) as refused:
         async with backup_hold(tmp_path, timeout=0.5):
@@ -187,7 +181,7 @@ async def test_a_backup_killed_while_it_holds_the_fence_holds_nothing_after(tmp_
         assert await still_waiting(waiting)
         backup.proc.send_signal(signal.SIGKILL)
         assert await backup.proc.wait() == -signal.SIGKILL
-        await until(lambda: fence.held, "the update got through once the backup was gone")
+        await eventually(lambda: fence.held, 60, what="the update got through once the backup was gone", poll=0.02)
     release.set()
     await waiting
     async with backup_hold(tmp_path, timeout=30):
@@ -221,7 +215,7 @@ async def test_an_update_cancelled_while_it_waits_leaves_nothing_held(tmp_path: 
     finally:
         os.close(holder)
     # The lock its waiting thread gets once the holder is gone is given back: no update is in flight.
-    await until(lambda: fence.idle, "the thread taking the fence finished")
+    await eventually(lambda: fence.idle, 60, what="the thread taking the fence finished", poll=0.02)
     assert not fence.held and not held_elsewhere(tmp_path / FENCE_FILE, fcntl.LOCK_EX)
 
 
@@ -291,7 +285,7 @@ async def test_the_api_client_holds_the_fence_until_the_update_outcome_is_back(
             except RPCError:  # not started yet
                 return False
 
-        await until(in_handler, "the update reached its handler")
+        await eventually(in_handler, 60, what="the update reached its handler", poll=0.02)
         async with backup_process(tmp_path, timeout=1) as backup:
             # The backup cannot copy while the update is in flight, and gives up after its bound.
             assert await backup.said() == ""
