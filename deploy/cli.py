@@ -762,8 +762,21 @@ def _print_reconcile(report: Any) -> None:
 
 
 def main() -> None:
-    app()
+    """The `lentur` command, ended by `exit_now` rather than interpreter teardown (see runtime/process_exit.py)."""
+    from runtime.process_exit import exit_now, status_of
+
+    try:
+        app()
+        status = 0
+    except SystemExit as exit_:
+        status = status_of(exit_)
+    except KeyboardInterrupt:
+        status = 130
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        status = 1
+    exit_now(status)
 
 
 if __name__ == "__main__":
-    sys.exit(app())
+    main()

@@ -14,8 +14,23 @@ from deploy.infra import EmbeddedInfrastructure, InfraAddresses
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
 from eventstore.store import PostgresEventStore
+from runtime.process_exit import exit_now
 
 ARTIFACTS = Path(os.environ.get("LENTUR_TEST_ARTIFACTS", "test-artifacts"))
+_EXIT_STATUS: list[int] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The suite runs Temporal clients and workers in this process: once the summary is printed, end it
+    with the suite's status and no interpreter teardown, which they can crash (runtime/process_exit.py)."""
+    if _EXIT_STATUS:
+        exit_now(_EXIT_STATUS[-1])
 
 
 @pytest.fixture(scope="session")
