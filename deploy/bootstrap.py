@@ -275,12 +275,14 @@ def _consume(
     store: PostgresEventStore,
     pool: asyncpg.Pool,
     relay: OutboxRelay,
+    following_window: float = 0.0,
 ) -> list[Callable[[], Coroutine[object, object, None]]]:
     """One durable JetStream consumer feeding every projection of the process, in batches.
 
     Each message is decoded and acknowledged once and applied by every runner. The read models go first and
     alone: the API waits for them before answering a write, so they never queue behind the notifier's or the
-    letters' work, which follows in a second loop, side by side. A message is acknowledged once every runner
+    letters' work, which follows in a second loop, side by side; that loop gathers what reaches it within
+    `following_window` seconds into one batch, as nobody waits for it. A message is acknowledged once every runner
     has applied it; each runner keeps its own checkpoint row, so on redelivery a runner that failed applies the
     batch and the others skip what they already have.
     Replicas share the durable consumer through a deliver group (`queue`), so each message goes to one of
@@ -349,7 +351,15 @@ def _consume(
 
     async def apply_following() -> None:
         while True:
-            messages, events, links = await following.get()
+            batches = [await following.get()]
+            if following_window > 0:
+                # Nobody waits for these: let the deliveries of the next moment join this batch.
+                await asyncio.sleep(following_window)
+            while not following.empty() and len(batches) < 64:
+                batches.append(following.get_nowait())
+            messages = [m for batch in batches for m in batch[0]]
+            events = [e for batch in batches for e in batch[1]]
+            links = [link for batch in batches for link in batch[2]]
             outcomes = await asyncio.gather(*(apply(r, events, links) for r in rest), return_exceptions=True)
             await settle(messages, ok=not any(isinstance(o, BaseException) for o in outcomes))
 
@@ -428,7 +438,16 @@ async def run_projector(
         prefix=settings.nats_subject_prefix,
         max_message_bytes=settings.nats_max_message_bytes,
     )
-    loops = _consume(broker, stream, settings.nats_subject_prefix, runners, store, pool, relay)
+    loops = _consume(
+        broker,
+        stream,
+        settings.nats_subject_prefix,
+        runners,
+        store,
+        pool,
+        relay,
+        following_window=settings.projector_following_window_seconds,
+    )
     vault = PersonalDataVault(
         pool, settings.vault_key_secret, previous=[old.get_secret_value() for old in settings.vault_previous_secrets]
     )

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     simulated_anchor: datetime | None = None
 
     read_your_writes_timeout_seconds: float = 10.0
+    # The notifier and letters are not on a write's answer: what reaches them within this window is applied
+    # as one batch (a transaction per window, not per write). 0 applies each delivery as it comes.
+    projector_following_window_seconds: float = Field(default=0.1, ge=0.0, le=5.0)
     log_level: str = "INFO"
 
     # notifications: smtp://[user:pass@]host:port (plain), smtp+starttls://… or smtps://… (implicit TLS)
