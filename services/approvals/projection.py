@@ -27,11 +27,30 @@ async def _load(conn: asyncpg.Connection, table: Table, where: str, *args: Any) 
         table.load(dict(record))
 
 
+# A request's rows in its four tables, read in one round trip: each table's rows as an array of its row type.
+REQUEST_TABLES = ("rm_requests", "rm_tasks", "rm_unit_day", "rm_leave")
+_LOAD_BY_REQUEST = "SELECT " + ", ".join(
+    f"ARRAY(SELECT t FROM {name} t WHERE request_id = ANY($1::uuid[]))" for name in REQUEST_TABLES
+)
+
+
+async def load_request_rows(conn: asyncpg.Connection, state: ApprovalState, request_ids: list[UUID]) -> None:
+    try:
+        found = await conn.fetchrow(_LOAD_BY_REQUEST, request_ids)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TypeError):
+        # A migration may have changed a row type under a running projector: read the codecs afresh on retry.
+        await conn.reload_schema_state()
+        raise
+    assert found is not None
+    for name, rows in zip(REQUEST_TABLES, found, strict=True):
+        for record in rows:
+            state[name].load(dict(record.items()))
+
+
 async def load_touched_rows(conn: asyncpg.Connection, state: ApprovalState, events: list[EventEnvelope]) -> None:
     request_ids = _request_ids(events)
     if request_ids:
-        for name in ("rm_requests", "rm_tasks", "rm_unit_day", "rm_leave"):
-            await _load(conn, state[name], "request_id = ANY($1::uuid[])", request_ids)
+        await load_request_rows(conn, state, request_ids)
     quotas = sorted({e.payload["quota"] for e in events if "quota" in e.payload})
     if quotas:
         await _load(conn, state["rm_quotas"], "quota = ANY($1::text[])", quotas)

@@ -12,7 +12,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from deploy.infra import InfraAddresses
+from eventstore.db import create_pool
 from policy.bundled import bundled_pack_texts
+from services.approvals.projection import REQUEST_TABLES, load_request_rows
+from services.approvals.state import ApprovalState
 from tests.browser.support import portal_client
 from tests.conftest import create_database
 from tests.eventually import eventually
@@ -232,3 +235,25 @@ async def test_a_binding_consideration_ends_the_request_with_its_citation(stack:
         trail = (await inspector.get(f"/api/audit/requests/{created['id']}")).json()
     rejected = next(e for e in trail if e["type"] == "RequestRejected")
     assert rejected["payload"]["citations"][0]["rule_id"] == "kendari.pertimbangan-atasan-mengikat"
+
+
+async def test_the_projector_reads_a_request_s_rows_in_one_round_trip_as_they_are_stored(stack: RunningStack) -> None:
+    """The rows a batch folds over come from one statement (an array of each table's row type); they must be the
+    very rows `SELECT *` gives: tasks, leave days, unit days and the JSON and array columns included."""
+    created = await submit(stack, STAFF[1], ["2026-01-05", "2026-01-06"])
+    status, body = await decide(stack, UNIT_HEAD, created["current_task_id"])
+    assert status == 200, body
+    pool = await create_pool(stack.settings.require("database_url"), min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            ids = [r["request_id"] for r in await conn.fetch("SELECT request_id FROM rm_requests")]
+            state = ApprovalState()
+            await load_request_rows(conn, state, ids)
+            for name in REQUEST_TABLES:
+                stored = [dict(r) for r in await conn.fetch(f"SELECT * FROM {name} WHERE request_id = ANY($1)", ids)]
+                assert stored, name
+                key = state[name].key_of
+                loaded = list(state[name].rows.values())
+                assert sorted(loaded, key=lambda r: str(key(r))) == sorted(stored, key=lambda r: str(key(r))), name
+    finally:
+        await pool.close()
