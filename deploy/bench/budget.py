@@ -4,8 +4,8 @@ Starts its own stack, then runs the bare workflow and the full path at concurren
 CPU per approval by process, the Temporal dev server's request and persistence counters (its metrics
 endpoint, before and after), and for the full path every SQL statement Postgres executed (log_statement,
 counted by application name). With `LENTUR_BUDGET_PYSPY=DIR` (and `pip install py-spy`) the API, worker and
-projector are sampled by py-spy into DIR meanwhile. docs/bench/README.md (*The budget of one approval*)
-holds the figures.
+projector are sampled by py-spy into DIR meanwhile, at LENTUR_BUDGET_PYSPY_RATE samples a second (50).
+docs/bench/README.md (*The budget of one approval*) holds the figures.
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ def temporal_counters(port: int) -> dict[str, float]:
 
 def _spies(info: dict[str, Any], out: Path) -> list[subprocess.Popen[bytes]]:
     spy = str(Path(sys.executable).parent / "py-spy")
+    rate = os.environ.get("LENTUR_BUDGET_PYSPY_RATE", "50")  # samples per second; 250 for a finer profile
     return [
         subprocess.Popen(
-            [spy, "record", "--pid", str(info["pids"][name]), "-f", "raw", "-o", str(out / f"{name}.txt"), "-r", "50"]
-            + ["--nonblocking"],
+            [spy, "record", "--pid", str(info["pids"][name]), "-f", "raw", "-o", str(out / f"{name}.txt")]
+            + ["-r", rate, "--nonblocking"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
