@@ -49,7 +49,7 @@ def temporal_counters(port: int) -> dict[str, float]:
 
 def _spies(info: dict[str, Any], out: Path) -> list[subprocess.Popen[bytes]]:
     spy = str(Path(sys.executable).parent / "py-spy")
-    rate = os.environ.get("LENTUR_BUDGET_PYSPY_RATE", "50")  # samples per second; 250 for a finer profile
+    rate = os.environ.get("LENTUR_BUDGET_PYSPY_RATE", "50")  # samples per second; 200 for a finer profile
     return [
         subprocess.Popen(
             [spy, "record", "--pid", str(info["pids"][name]), "-f", "raw", "-o", str(out / f"{name}.txt")]
