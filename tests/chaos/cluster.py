@@ -159,7 +159,13 @@ class ChaosCluster:
     def metrics_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.processes[name].env['LENTUR_METRICS_PORT']}/metrics"
 
+    def _metrics_served(self) -> bool:
+        """Every component with a metrics port (worker, projectors) accepts connections on it: it has started."""
+        ports = [p.env["LENTUR_METRICS_PORT"] for p in self.processes.values() if "LENTUR_METRICS_PORT" in p.env]
+        return all(port_accepts(int(port)) for port in ports)
+
     async def wait_ready(self, timeout: float = 90) -> None:
+        """The API answers /readyz and every other component serves its metrics (a restarted one is up again)."""
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as http:
             while time.monotonic() < deadline:
@@ -167,7 +173,7 @@ class ChaosCluster:
                     if not proc.alive():
                         raise RuntimeError(f"{name} exited:\n{proc.tail()}")
                 try:
-                    if (await http.get("/readyz")).status_code == 200:
+                    if (await http.get("/readyz")).status_code == 200 and self._metrics_served():
                         return
                 except httpx.TransportError:
                     pass

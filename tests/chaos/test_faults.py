@@ -181,6 +181,7 @@ async def test_postgres_restarted(cluster: ChaosCluster, workload: Workload) -> 
 
 async def test_both_projector_replicas_take_deliveries(cluster: ChaosCluster) -> None:
     """Since their restart two batches ago, both replicas applied events from the shared pull consumer."""
+    await cluster.wait_ready()
     applied = {}
     async with httpx.AsyncClient(timeout=10) as http:
         for name in ("projector-1", "projector-2"):
@@ -282,6 +283,7 @@ async def test_figures_and_what_the_processes_show(cluster: ChaosCluster, worklo
         "max_time_to_converge_seconds": max(f["time_to_converge_seconds"] for f in faults.values()),
     }
     assert FIGURES["totals"]["events_lost"] == 0 and FIGURES["totals"]["duplicates"] == 0
+    await cluster.wait_ready()  # the last fault restarted both projectors: their metrics come once they are up
     async with httpx.AsyncClient(timeout=10) as http:
         worker = (await http.get(cluster.metrics_url("worker"))).text
         projectors = [(await http.get(cluster.metrics_url(n))).text for n in ("projector-1", "projector-2")]
