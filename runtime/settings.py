@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "lentur-development-secret-do-not-use-in-production"
 
 
-SandboxMode = Literal["strict", "shared"]
+SandboxMode = Literal["strict", "shared", "off"]
 
 
 class Settings(BaseSettings):
@@ -38,9 +38,10 @@ class Settings(BaseSettings):
     # (a decision, a timer), which costs a few milliseconds. Requests in flight at once need a cache slot each;
     # long-pending ones do not.
     worker_max_cached_workflows: int = Field(default=300, ge=1)
-    # "shared": workflow modules are imported once for all runs; "strict": afresh for every run, with Temporal's
-    # sandbox refusing non-deterministic calls (what CI runs; see workflows/worker.py `sandbox_runner`).
-    workflow_sandbox: SandboxMode = "shared"
+    # "off": workflow code runs without Temporal's sandbox; "shared": in the sandbox, with every module imported
+    # once for all runs; "strict": in the sandbox, imported afresh for every run and refusing non-deterministic
+    # calls (what CI runs; see workflows/worker.py `workflow_runner`).
+    workflow_sandbox: SandboxMode = "off"
 
     # The one-machine stack's state directory, where the API holds the backup fence around each Update it sends
     # (runtime/backup_fence.py); `lentur up` sets it. Unset (a cluster, backed up by PITR): no fence at all.

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from eventstore.store import PostgresEventStore
@@ -75,8 +75,8 @@ POLLERS: dict[str, Any] = {
 }
 
 
-def sandbox_runner(mode: SandboxMode = "strict") -> SandboxedWorkflowRunner:
-    """Temporal's sandbox around workflow code, in one of two modes.
+def workflow_runner(mode: SandboxMode = "strict") -> WorkflowRunner:
+    """How the worker runs workflow code: in Temporal's sandbox (two modes) or without it.
 
     strict: every workflow run imports the workflow modules afresh (only the pure modules above are passed
     through), and a non-deterministic call in them (the clock, random, I/O) raises. CI runs every workflow test,
@@ -85,7 +85,13 @@ def sandbox_runner(mode: SandboxMode = "strict") -> SandboxedWorkflowRunner:
     workflow modules (measured: about a third of the worker's CPU per approval at concurrency 20), but a call
     the strict mode would refuse goes through, so workflow code must pass strict first (CI's job) and keep no
     module-level state of its own.
+    off: no sandbox at all. With every module passed through, the shared sandbox no longer refuses anything
+    (tests/integration/test_workflow_sandbox.py); what it still costs is its own machinery on every
+    activation: each one is compiled and run with `exec` under a swapped import hook, and so is every
+    payload's serialization-context lookup. The guarantees are the shared mode's: strict in CI.
     """
+    if mode == "off":
+        return UnsandboxedWorkflowRunner()
     restrictions = SandboxRestrictions.default
     if mode == "shared":
         return SandboxedWorkflowRunner(restrictions=restrictions.with_passthrough_all_modules())
@@ -115,7 +121,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[activities.append_events, activities.apply_quotas, activities.escalation_target],
-        workflow_runner=sandbox_runner(sandbox),
+        workflow_runner=workflow_runner(sandbox),
         max_concurrent_activities=max_concurrent,
         max_concurrent_workflow_tasks=max_concurrent,
         max_cached_workflows=max_cached_workflows,

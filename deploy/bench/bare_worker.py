@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from deploy.bench.bare import BareApproval
 from runtime import loop as event_loop
 from runtime.settings import Settings
-from workflows.worker import POLLERS, sandbox_bytecode, sandbox_runner
+from workflows.worker import POLLERS, sandbox_bytecode, workflow_runner
 
 
 async def serve(address: str, task_queue: str) -> None:
@@ -21,9 +21,9 @@ async def serve(address: str, task_queue: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # The same sandbox mode and bytecode cache as Lentur's worker (see sandbox_runner, sandbox_bytecode), so
-    # both sandboxes cost the same.
-    runner = sandbox_runner(Settings().workflow_sandbox)
+    # The same sandbox mode and bytecode cache as Lentur's worker (see workflow_runner, sandbox_bytecode), so
+    # both run workflow code at the same cost.
+    runner = workflow_runner(Settings().workflow_sandbox)
     with sandbox_bytecode([BareApproval]):
         # Polled like Lentur's worker (POLLERS): with the SDK's defaults new workflows queue behind one poll.
         async with Worker(

@@ -1,4 +1,4 @@
-"""A workflow that reads the wall clock, which no workflow may do (tests/integration/test_workflow_sandbox.py)."""
+"""Probe workflows for tests/integration/test_workflow_sandbox.py."""
 
 from __future__ import annotations
 
@@ -12,3 +12,12 @@ class ReadsTheWallClock:
     @workflow.run
     async def run(self) -> str:
         return datetime.now().isoformat()
+
+
+@workflow.defn(name="WhereItRuns")
+class WhereItRuns:
+    """Answers whether its code ran inside Temporal's sandbox."""
+
+    @workflow.run
+    async def run(self) -> bool:
+        return workflow.unsafe.in_sandbox()
