@@ -52,6 +52,8 @@ _CLAIM_DUE = _claim(
     f"SELECT id FROM notification_deliveries WHERE NOT digest AND {_DUE} "
     "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
+# $2: how many recipients at most
+_DIGEST_RECIPIENTS = f"SELECT DISTINCT recipient_nip FROM notification_deliveries WHERE digest AND {_DUE} LIMIT $2"
 # $2: the recipient whose digest it is
 _CLAIM_DIGEST = _claim(
     f"SELECT id FROM notification_deliveries WHERE digest AND recipient_nip = $2 AND {_DUE} FOR UPDATE SKIP LOCKED"
@@ -227,11 +229,7 @@ class NotificationDispatcher:
     # -- digests ---------------------------------------------------------------------------------------
 
     async def _digests(self, now: datetime) -> int:
-        recipients = await self.pool.fetch(
-            f"SELECT DISTINCT recipient_nip FROM notification_deliveries WHERE digest AND {_DUE} LIMIT $2",
-            now,
-            self.batch_size,
-        )
+        recipients = await self.pool.fetch(_DIGEST_RECIPIENTS, now, self.batch_size)
         worked = 0
         for r in recipients:
             rows = list(await self.pool.fetch(_CLAIM_DIGEST, now, r["recipient_nip"], self.lease))
