@@ -10,5 +10,9 @@ DELIVERY_ATTEMPTS = Counter(
     "Delivery attempts by channel and outcome (sent, retry, failed, skipped)",
     ["channel", "outcome"],
 )
-OUTBOX = Gauge("lentur_notification_outbox", "Deliveries by channel and status", ["channel", "status"])
+OUTBOX = Gauge(
+    "lentur_notification_outbox",
+    "Deliveries still to send (pending, sending, retry) or given up on (failed), by channel and status",
+    ["channel", "status"],
+)
 LETTERS = Counter("lentur_letters_total", "Letter jobs finished, by action and outcome", ["action", "outcome"])

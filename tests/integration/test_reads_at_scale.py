@@ -19,10 +19,11 @@ import asyncpg
 import pytest
 
 from eventstore.db import create_pool
+from runtime.clock import Clock
 from services.approvals.projection import load_request_rows
 from services.approvals.state import ApprovalState
 from services.kernel.readmodels import ReadModels, person_from_row
-from services.notifications.dispatcher import _CLAIM_DIGEST, _CLAIM_DUE, _DIGEST_RECIPIENTS
+from services.notifications.dispatcher import _CLAIM_DIGEST, _CLAIM_DUE, _DIGEST_RECIPIENTS, NotificationDispatcher
 from services.notifications.projection import load_directory_view
 
 ROWS = 20_000
@@ -149,6 +150,7 @@ READS: dict[str, Callable[[Any], Awaitable[Any]]] = {
     "the dispatcher claims what is due": lambda conn: conn.fetch(_CLAIM_DUE, NOW, 50, LEASE),
     "the dispatcher looks for digests that are due": lambda conn: conn.fetch(_DIGEST_RECIPIENTS, NOW, 50),
     "the dispatcher claims a digest": lambda conn: conn.fetch(_CLAIM_DIGEST, NOW, nip(100), LEASE),
+    "the dispatcher counts its outbox": lambda conn: NotificationDispatcher(conn, Clock(NOW)).refresh_gauges(),
 }
 
 
