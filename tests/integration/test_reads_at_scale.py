@@ -140,6 +140,8 @@ READS: dict[str, Callable[[Any], Awaitable[Any]]] = {
     "the API reads the names on a request": lambda conn: ReadModels(conn).names({nip(1234), nip(1200), nip(1250)}),
     "the API reads who a request involves": lambda conn: ReadModels(conn).task_people(request_id(1234)),
     "the API reads a delegate's delegations": lambda conn: ReadModels(conn).active_delegations_to(nip(1201), NOW),
+    "an approver's inbox": lambda conn: ReadModels(conn).open_tasks_for([nip(1200)], nip(1200)),
+    "a requester's own requests": lambda conn: ReadModels(conn).requests_of(nip(1234)),
     "an evaluation reads the usage it compares against": lambda conn: _usage(conn),
     "the read models load a batch's requests": lambda conn: load_request_rows(
         conn, ApprovalState(), [request_id(n) for n in (1, 2, 3, 4000)]
