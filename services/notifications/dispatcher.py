@@ -54,9 +54,10 @@ _CLAIM_DUE = _claim(
     f"SELECT id FROM notification_deliveries WHERE NOT digest AND {_DUE} "
     "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
+# The statuses as literals, not a parameter: only then can the planner match the partial index's predicate.
 _OUTBOX_COUNTS = (
     "SELECT channel, status, count(*) AS n FROM notification_deliveries "
-    "WHERE status IN ('pending', 'sending', 'retry', 'failed') GROUP BY channel, status"
+    f"WHERE status IN ({', '.join(repr(s) for s in OUTBOX_STATUSES)}) GROUP BY channel, status"
 )
 # $2: how many recipients at most
 _DIGEST_RECIPIENTS = f"SELECT DISTINCT recipient_nip FROM notification_deliveries WHERE digest AND {_DUE} LIMIT $2"

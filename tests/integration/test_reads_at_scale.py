@@ -22,7 +22,7 @@ from eventstore.db import create_pool
 from runtime.clock import Clock
 from services.approvals.projection import load_request_rows
 from services.approvals.state import ApprovalState
-from services.kernel.readmodels import ReadModels, person_from_row
+from services.kernel.readmodels import ReadModels
 from services.notifications.dispatcher import _CLAIM_DIGEST, _CLAIM_DUE, _DIGEST_RECIPIENTS, NotificationDispatcher
 from services.notifications.projection import load_directory_view
 
@@ -120,11 +120,6 @@ def request_id(n: int) -> uuid.UUID:
     return uuid.UUID(hashlib.md5(f"r{n}".encode()).hexdigest())
 
 
-async def _person(conn: Any, nip: str) -> Any:
-    row = await conn.fetchrow("SELECT * FROM rm_people WHERE nip = $1", nip)
-    return person_from_row(row)
-
-
 def _event(**payload: Any) -> Any:
     return SimpleNamespace(payload=payload)
 
@@ -157,7 +152,10 @@ READS: dict[str, Callable[[Any], Awaitable[Any]]] = {
 
 
 async def _usage(conn: Any) -> Any:
-    return await ReadModels(conn).usage_for(await _person(conn, nip(1234)), DAYS[:3])
+    reads = ReadModels(conn)
+    person = await reads.person(nip(1234))
+    assert person is not None
+    return await reads.usage_for(person, DAYS[:3])
 
 
 async def test_no_read_on_an_approvals_path_goes_through_a_growing_table(pool: asyncpg.Pool) -> None:
