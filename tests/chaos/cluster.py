@@ -49,7 +49,7 @@ class Directory:
     admins: dict[str, str]
 
 
-def chaos_directory(per_unit: int = 25, units: int = 4) -> Directory:
+def chaos_directory(per_unit: int = 25, units: int = 5) -> Directory:
     """Two support OPDs (Kendari, Kutai Timur) with `units` units of `per_unit` staff each, plus their heads."""
     serial = itertools.count(1)
     rows = [HEADER]
@@ -196,7 +196,11 @@ class ChaosCluster:
                 raise TimeoutError(f"port {port} not accepting")
             await asyncio.sleep(0.1)
 
-    async def restart_infrastructure(self, name: str) -> None:
+    async def restart_infrastructure(self, name: str, *, kill: bool = False) -> None:
+        """Stop one of Postgres, NATS and Temporal (with SIGKILL when `kill`: nothing flushed, no shutdown) and
+        start it again on the same port and data."""
+        if kill:
+            self.infra.processes[name].kill()
         await asyncio.to_thread(self.infra.restart, name)
 
     async def stop(self) -> None:

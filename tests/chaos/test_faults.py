@@ -9,8 +9,10 @@ store, and the audit chain must verify. The figures go to test-artifacts/chaos-f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -209,6 +211,25 @@ async def test_api_killed_during_decisions(cluster: ChaosCluster, workload: Work
     await _run_with_fault("api_kill_9_during_decisions", cluster, workload, 4, fault)
 
 
+async def test_temporal_killed_during_decisions(cluster: ChaosCluster, workload: Workload) -> None:
+    """The Temporal server dies mid-decision without a chance to flush anything, and comes back on its database
+    (in write-ahead-log mode): every workflow, timer and decision it had acknowledged is still there, and the
+    decisions it never answered are retried by their approvers under the same idempotency key."""
+
+    async def fault() -> dict[str, Any]:
+        start = workload.progress.decided
+        await _when(lambda: workload.progress.decided >= start + 5 and workload.progress.in_flight_decisions >= 2)
+        in_flight = workload.progress.in_flight_decisions
+        await cluster.restart_infrastructure("temporal", kill=True)
+        database = cluster.infra.state_dir / "temporal" / "temporal.db"
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            (journal_mode,) = db.execute("PRAGMA journal_mode").fetchone()
+        assert journal_mode == "wal"
+        return {"decisions_in_flight_at_kill": in_flight, "journal_mode": journal_mode}
+
+    await _run_with_fault("temporal_kill_9_during_decisions", cluster, workload, 6, fault)
+
+
 async def test_duplicate_and_reordered_deliveries(cluster: ChaosCluster, workload: Workload) -> None:
     shuffle = random.Random(2025)
     settings = cluster.settings
@@ -273,6 +294,7 @@ async def test_figures_and_what_the_processes_show(cluster: ChaosCluster, worklo
         "nats_restart",
         "postgres_restart",
         "api_kill_9_during_decisions",
+        "temporal_kill_9_during_decisions",
         "duplicate_and_reordered_deliveries",
     }, "every fault ran"
     FIGURES["totals"] = {
