@@ -40,8 +40,8 @@ PASSTHROUGH_MODULES = (
 
 
 @contextlib.contextmanager
-def sandbox_bytecode(workflows: Sequence[type] = WORKFLOWS) -> Iterator[Path | None]:
-    """Bytecode for the modules the sandbox imports again for every workflow it starts.
+def sandbox_bytecode(workflows: Sequence[type] = WORKFLOWS, *, mode: SandboxMode = "strict") -> Iterator[Path | None]:
+    """Bytecode for the modules the sandbox imports again for every workflow it starts (none without one).
 
     That re-import is the sandbox's isolation, and it is cheap when the loader finds the modules' bytecode.
     Where writing bytecode is switched off (PYTHONDONTWRITEBYTECODE, common in containers and CI) and none was
@@ -51,7 +51,7 @@ def sandbox_bytecode(workflows: Sequence[type] = WORKFLOWS) -> Iterator[Path | N
     """
     sources = [getattr(sys.modules[w.__module__], "__file__", None) for w in workflows]
     shipped = all(s is not None and Path(importlib.util.cache_from_source(s)).exists() for s in sources)
-    if not sys.dont_write_bytecode or shipped or sys.pycache_prefix is not None:
+    if mode == "off" or not sys.dont_write_bytecode or shipped or sys.pycache_prefix is not None:
         yield None
         return
     prefix = Path(tempfile.mkdtemp(prefix="lentur-worker-bytecode-"))

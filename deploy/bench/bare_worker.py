@@ -23,8 +23,9 @@ async def serve(address: str, task_queue: str) -> None:
         loop.add_signal_handler(sig, stop.set)
     # The same sandbox mode and bytecode cache as Lentur's worker (see workflow_runner, sandbox_bytecode), so
     # both run workflow code at the same cost.
-    runner = workflow_runner(Settings().workflow_sandbox)
-    with sandbox_bytecode([BareApproval]):
+    mode = Settings().workflow_sandbox
+    runner = workflow_runner(mode)
+    with sandbox_bytecode([BareApproval], mode=mode):
         # Polled like Lentur's worker (POLLERS): with the SDK's defaults new workflows queue behind one poll.
         async with Worker(
             client,
