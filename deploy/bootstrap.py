@@ -26,7 +26,7 @@ from contracts.canonical import loads
 from contracts.events import EventEnvelope
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
-from eventstore.projector import ProjectionRunner
+from eventstore.projector import ProjectionRunner, missed_up_to
 from eventstore.relay import CLAIM_CHECK_HEADER, OutboxRelay, events_stream
 from eventstore.store import PostgresEventStore
 from runtime.clock import Clock
@@ -365,11 +365,8 @@ def _consume(
 
     def safety_net(runner: ProjectionRunner) -> Callable[[], Coroutine[object, object, None]]:
         async def catch_up_forever() -> None:
-            # NATS may be down or a delivery lost; the store is the source of truth, so catch up from it. Only
-            # events that were already in the store at the previous look and are still not applied count as
-            # missed: under load the head is always a few events ahead, on their way through the relay, and
-            # reading and applying those here as well raced every delivery for the same checkpoint (and cost 6%
-            # of the projector's CPU). The first look after a start catches up at once.
+            # NATS may be down or a delivery lost; the store is the source of truth, so catch up from it, on what
+            # was already there at the previous look (missed_up_to).
             previous_head: int | None = None
             while True:
                 await asyncio.sleep(2.0)
@@ -378,9 +375,8 @@ def _consume(
                     PROJECTION_BACKLOG.labels(runner.name).set(head - checkpoint)
                     relayed = await pool.fetchval("SELECT position FROM relay_cursor WHERE name = $1", relay.name)
                     OUTBOX_BACKLOG.set(head - int(relayed or 0))
-                    missed_up_to = head if previous_head is None else min(head, previous_head)
-                    previous_head = head
-                    if checkpoint < missed_up_to:
+                    missed, previous_head = missed_up_to(head, previous_head), head
+                    if checkpoint < missed:
                         await runner.catch_up()
                 except Exception as exc:
                     log.warning("projection_catch_up_failed", projection=runner.name, error=str(exc))

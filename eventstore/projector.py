@@ -41,6 +41,16 @@ def consumed_types(projection: Projection) -> frozenset[str] | None:
     return consumes
 
 
+def missed_up_to(head: int, previous_head: int | None) -> int:
+    """The last position a projection's safety net should have seen applied by now, from the store's head at
+    this look and at the previous one (None at the first look after a start, when all of it counts).
+
+    Only events that were already in the store at the previous look count as missed: under load the head is
+    always a few events ahead, on their way through the relay, and catching those up as well races every
+    delivery for the same checkpoint."""
+    return head if previous_head is None else min(head, previous_head)
+
+
 class _CheckpointMoved(Exception):
     """The checkpoint was not where this runner last left it: roll back and apply from where it is."""
 

@@ -214,7 +214,8 @@ async def test_api_killed_during_decisions(cluster: ChaosCluster, workload: Work
 async def test_temporal_killed_during_decisions(cluster: ChaosCluster, workload: Workload) -> None:
     """The Temporal server dies mid-decision without a chance to flush anything, and comes back on its database
     (in write-ahead-log mode): every workflow, timer and decision it had acknowledged is still there, and the
-    decisions it never answered are retried by their approvers under the same idempotency key."""
+    decisions in flight complete once it is back (the API's Temporal client retries the call under the same
+    update id; an approver whose answer was lost retries under the same idempotency key)."""
 
     async def fault() -> dict[str, Any]:
         start = workload.progress.decided
