@@ -21,6 +21,7 @@ from pathlib import Path
 import structlog
 
 from deploy.processes import ManagedProcess, free_port, port_accepts, port_is_free, reap_leftovers, wait_until
+from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -54,27 +55,13 @@ def _bin(name: str) -> str:
     return found
 
 
-# The dev server's SQLite file in write-ahead-log mode, each commit synced: a commit appends to the log and syncs
-# that one file, where SQLite's default (a rollback journal) creates, syncs and deletes a journal next to the
-# database and syncs the database as well, for each of the several commits a workflow task makes. Nothing
-# committed is lost on a crash or a power cut, as before (`synchronous=full`). docs/bench/README.md, *Fifth pass*.
-TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=full")
-
-
 def temporal_sqlite_pragmas() -> list[str]:
-    """`--sqlite-pragma` arguments for the dev server: LENTUR_TEMPORAL_SQLITE_PRAGMAS (comma-separated
-    PRAGMA=VALUE, or `none` for SQLite's own defaults) when set, else TEMPORAL_SQLITE_PRAGMAS."""
-    value = os.environ.get("LENTUR_TEMPORAL_SQLITE_PRAGMAS")
-    if value is None:
-        pragmas = list(TEMPORAL_SQLITE_PRAGMAS)
-    elif value.strip().lower() == "none":
-        pragmas = []
-    else:
-        pragmas = [p.strip() for p in value.split(",") if p.strip()]
-    out: list[str] = []
-    for pragma in pragmas:
-        out += ["--sqlite-pragma", pragma]
-    return out
+    """`--sqlite-pragma` arguments for the dev server, from `Settings.temporal_sqlite_pragmas`
+    (LENTUR_TEMPORAL_SQLITE_PRAGMAS; `none` for SQLite's own defaults)."""
+    value = Settings().temporal_sqlite_pragmas
+    if value.strip().lower() == "none":
+        return []
+    return [arg for pragma in value.split(",") if pragma.strip() for arg in ("--sqlite-pragma", pragma.strip())]
 
 
 def _ensure_pg_user() -> tuple[int, int] | tuple[None, None]:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # once for all runs; "strict": in the sandbox, imported afresh for every run and refusing non-deterministic
     # calls (what CI runs; see workflows/worker.py `workflow_runner`).
     workflow_sandbox: SandboxMode = "off"
+    # The one-machine stack's Temporal dev server: its SQLite pragmas, comma-separated PRAGMA=VALUE, or "none"
+    # for SQLite's own (a rollback journal). Write-ahead log with every commit synced: a commit appends to one
+    # log and syncs it, and nothing committed is lost on a crash or a power cut (docs/bench/README.md, *Fifth
+    # pass*; deploy/infra.py `temporal_sqlite_pragmas`).
+    temporal_sqlite_pragmas: str = "journal_mode=wal,synchronous=full"
 
     # The one-machine stack's state directory, where the API holds the backup fence around each Update it sends
     # (runtime/backup_fence.py); `lentur up` sets it. Unset (a cluster, backed up by PITR): no fence at all.
