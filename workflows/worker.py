@@ -49,9 +49,12 @@ def sandbox_bytecode(workflows: Sequence[type] = WORKFLOWS, *, mode: SandboxMode
     concurrency 20. The worker then keeps bytecode of its own under a private prefix for as long as it runs.
     An install that ships bytecode (a wheel installed by pip) is used as it is.
     """
+    if mode == "off":
+        yield None
+        return
     sources = [getattr(sys.modules[w.__module__], "__file__", None) for w in workflows]
     shipped = all(s is not None and Path(importlib.util.cache_from_source(s)).exists() for s in sources)
-    if mode == "off" or not sys.dont_write_bytecode or shipped or sys.pycache_prefix is not None:
+    if not sys.dont_write_bytecode or shipped or sys.pycache_prefix is not None:
         yield None
         return
     prefix = Path(tempfile.mkdtemp(prefix="lentur-worker-bytecode-"))
