@@ -4,7 +4,8 @@ Starts its own stack, then runs the bare workflow and the full path at concurren
 CPU per approval by process, the Temporal dev server's request and persistence counters (its metrics
 endpoint, before and after), and for the full path every SQL statement Postgres executed (log_statement,
 counted by application name). With `LENTUR_BUDGET_PYSPY=DIR` (and `pip install py-spy`) the API, worker and
-projector are sampled by py-spy into DIR meanwhile, at LENTUR_BUDGET_PYSPY_RATE samples a second (50).
+projector are sampled by py-spy into DIR meanwhile, at LENTUR_BUDGET_PYSPY_RATE samples a second (50), with
+their C and Rust frames too when LENTUR_BUDGET_PYSPY_NATIVE is set.
 docs/bench/README.md (*The budget of one approval*) holds the figures.
 """
 
@@ -53,7 +54,9 @@ def _spies(info: dict[str, Any], out: Path) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen(
             [spy, "record", "--pid", str(info["pids"][name]), "-f", "raw", "-o", str(out / f"{name}.txt")]
-            + ["-r", rate, "--nonblocking"],
+            + ["-r", rate]
+            # native frames need the process stopped while it is sampled
+            + (["--native"] if os.environ.get("LENTUR_BUDGET_PYSPY_NATIVE") else ["--nonblocking"]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
