@@ -17,7 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import structlog
 
@@ -60,6 +60,15 @@ def database_url(socket_dir: Path, port: int) -> str:
     if postgres_socket(socket_dir, port) is not None:
         return f"postgresql://postgres@{quote(str(socket_dir), safe='')}:{port}/{DATABASE}"
     return f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
+
+
+def database_address(url: str) -> tuple[str, str, int, str]:
+    """(user, host, port, database) of a stack DSN, for a client that takes them apart (the bench's psycopg
+    recorder): the host is a socket directory, decoded, or a host name, as written (urlsplit would lowercase)."""
+    parts = urlsplit(url)
+    user, _, hostport = parts.netloc.rpartition("@")
+    host, _, port = hostport.rpartition(":")
+    return unquote(user), unquote(host), int(port), parts.path.lstrip("/")
 
 
 def postgres_socket(socket_dir: Path, port: int) -> Path | None:

@@ -37,6 +37,7 @@ from deploy.bench.workload import (
     request_history,
     wfh_body,
 )
+from deploy.infra import database_address
 from eventstore.db import create_pool
 from eventstore.migrate import migrate
 from eventstore.projector import PROJECTION_CHANNEL
@@ -411,10 +412,7 @@ def _eventsourcing_rate(dsn: str, concurrency: int, seconds: float) -> float | N
         from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
     except ImportError:
         return None
-    rest = dsn.split("://", 1)[1]
-    user, rest = rest.split("@", 1)
-    hostport, dbname = rest.split("/", 1)
-    host, port = hostport.split(":")
+    user, host, port, dbname = database_address(dsn)  # host: the socket directory where the stack uses it
     datastore = PostgresDatastore(dbname, host, port, user, "", pool_size=concurrency, max_overflow=0)
     recorder = PostgresApplicationRecorder(datastore, events_table_name="es_events")
     recorder.create_table()
