@@ -31,6 +31,7 @@ from runtime.clock import Clock
 log = structlog.get_logger(__name__)
 
 ERASED = "[data pribadi telah dihapus sesuai masa retensi]"
+ASK_THE_TABLE = object()  # PersonalDataVault.unseal: no wrapped key was read with the sealed data
 
 
 def _b64(data: bytes) -> str:
@@ -108,13 +109,23 @@ class PersonalDataVault:
         ciphertext = AESGCM(key).encrypt(nonce, plaintext, kid.encode())
         return Sealed(kid=kid, nonce=_b64(nonce), ct=_b64(ciphertext))
 
-    async def unseal(self, sealed: Sealed | dict[str, Any] | None) -> dict[str, Any] | None:
-        """The sealed data, or None when its key has been destroyed."""
+    async def unseal(
+        self, sealed: Sealed | dict[str, Any] | None, *, wrapped_key: bytes | None | object = ASK_THE_TABLE
+    ) -> dict[str, Any] | None:
+        """The sealed data, or None when its key has been destroyed.
+
+        `wrapped_key` is the key's `subject_keys.wrapped_key` when the caller read it in the same statement as
+        the sealed data (None: destroyed or never stored); otherwise the table is asked now."""
         if sealed is None:
             return None
         if isinstance(sealed, dict):
             sealed = Sealed.model_validate(sealed)
-        key = await self._key(sealed.kid, create=False)
+        if wrapped_key is ASK_THE_TABLE:
+            key = await self._key(sealed.kid, create=False)
+        elif isinstance(wrapped_key, (bytes, bytearray, memoryview)):
+            key, _ = _unwrap(self._keks, bytes(wrapped_key), sealed.kid)
+        else:
+            key = None
         if key is None:
             return None
         plaintext = AESGCM(key).decrypt(

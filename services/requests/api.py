@@ -33,7 +33,7 @@ async def list_requests(c: ContainerDep, me: PrincipalDep, mine: Annotated[bool,
 
 @router.get("/{request_id}", response_model=RequestOut)
 async def get_request(request_id: UUID, c: ContainerDep, me: PrincipalDep) -> RequestOut:
-    row = await c.reads.request(request_id)
+    row = await c.reads.request_for_view(request_id)
     if row is None:
         raise Problem(404, "request_not_found", "Pengajuan tidak ditemukan.")
     if not await can_view(c, me, row):

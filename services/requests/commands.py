@@ -60,7 +60,7 @@ async def visible_request(c: Container, request_id: UUID, position: int, viewer:
     """Read-your-writes: answer only once the read model shows what was just written."""
     if not await c.waiter.wait_for(position, timeout=c.settings.read_your_writes_timeout_seconds):
         raise Problem(504, "projection_lagging", "Perubahan tersimpan, tetapi tampilan belum diperbarui; coba lagi.")
-    row = await c.reads.request(request_id)
+    row = await c.reads.request_for_view(request_id)
     if row is None:
         raise Problem(404, "request_not_found", "Pengajuan tidak ditemukan.")
     return await request_out(c, row, viewer)

@@ -14,7 +14,7 @@ from policy.calendar import format_tanggal
 from policy.evaluator import trip_leave_notice
 from services.kernel.auth import Principal
 from services.kernel.container import Container
-from services.kernel.privacy import ERASED
+from services.kernel.privacy import ASK_THE_TABLE, ERASED
 from services.kernel.readmodels import local_time
 from services.leave.attachments import attachments_out, current_attachments
 from services.leave.external import external_approvals_out
@@ -59,10 +59,12 @@ async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer
         nips.add(d["actor"])
         if d.get("on_behalf_of"):
             nips.add(d["on_behalf_of"])
-    names = await c.reads.names(nips)
+    read_with_row = set(row.keys())  # ReadModels.request_for_view brings the names and the key with the row
+    names = row["view_names"] if "view_names" in read_with_row else await c.reads.names(nips)
     personal: dict[str, Any] | None = None
     if row["personal"] is not None:
-        personal = await c.vault.unseal(row["personal"])
+        wrapped = row["view_wrapped_key"] if "view_wrapped_key" in read_with_row else ASK_THE_TABLE
+        personal = await c.vault.unseal(row["personal"], wrapped_key=wrapped)
     location = None
     if row["country"] or (personal and personal.get("location_text")):
         location = {

@@ -132,6 +132,7 @@ READS: dict[str, Callable[[Any], Awaitable[Any]]] = {
     "the API reads the principal": lambda conn: ReadModels(conn).person(nip(1234)),
     "the API reads a request": lambda conn: ReadModels(conn).request(request_id(1234)),
     "the API reads a task": lambda conn: ReadModels(conn).task(f"{request_id(1234)}-r1s1"),
+    "the API reads a request with its names and key": lambda conn: ReadModels(conn).request_for_view(request_id(1234)),
     "the API reads the names on a request": lambda conn: ReadModels(conn).names({nip(1234), nip(1200), nip(1250)}),
     "the API reads who a request involves": lambda conn: ReadModels(conn).task_people(request_id(1234)),
     "the API reads a delegate's delegations": lambda conn: ReadModels(conn).active_delegations_to(nip(1201), NOW),
