@@ -92,11 +92,16 @@ class PersonalDataVault:
         # the insert above waited for a concurrent inserter, its own snapshot predates that row's commit, so a
         # read inside the same statement would not see the key that won.
         row = await self.pool.fetchrow("SELECT wrapped_key FROM subject_keys WHERE kid = $1", kid)
-        if row is None or row["wrapped_key"] is None:
+        stored = self._opened(row["wrapped_key"] if row is not None else None, kid)
+        if create and stored is not None:
+            self._cache[kid] = stored
+        return stored
+
+    def _opened(self, wrapped: bytes | None, kid: str) -> bytes | None:
+        """The data key a stored `wrapped_key` holds; None when it was destroyed (or never stored)."""
+        if wrapped is None:
             return None
-        key, _ = _unwrap(self._keks, bytes(row["wrapped_key"]), kid)
-        if create:
-            self._cache[kid] = key
+        key, _ = _unwrap(self._keks, bytes(wrapped), kid)
         return key
 
     async def seal(self, nip: str, purpose: str, data: dict[str, Any], at: datetime) -> Sealed:
@@ -122,10 +127,8 @@ class PersonalDataVault:
             sealed = Sealed.model_validate(sealed)
         if wrapped_key is ASK_THE_TABLE:
             key = await self._key(sealed.kid, create=False)
-        elif isinstance(wrapped_key, (bytes, bytearray, memoryview)):
-            key, _ = _unwrap(self._keks, bytes(wrapped_key), sealed.kid)
         else:
-            key = None
+            key = self._opened(wrapped_key, sealed.kid)  # type: ignore[arg-type]
         if key is None:
             return None
         plaintext = AESGCM(key).decrypt(

@@ -51,16 +51,21 @@ async def is_approver_of(c: Container, viewer: Principal, row: asyncpg.Record | 
     return any(d["holder_nip"] in involved for d in delegations)
 
 
-async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer: Principal | None) -> RequestOut:
-    route = row["route"] or []
-    decisions = row["decisions"] or []
+def _named(row: asyncpg.Record | dict[str, Any], decisions: list[dict[str, Any]]) -> set[str]:
+    """Whose names a request's view shows: its requester, and who decided each step and on whose behalf."""
     nips = {row["requester_nip"]}
     for d in decisions:
         nips.add(d["actor"])
         if d.get("on_behalf_of"):
             nips.add(d["on_behalf_of"])
+    return nips
+
+
+async def request_out(c: Container, row: asyncpg.Record | dict[str, Any], viewer: Principal | None) -> RequestOut:
+    route = row["route"] or []
+    decisions = row["decisions"] or []
     read_with_row = set(row.keys())  # ReadModels.request_for_view brings the names and the key with the row
-    names = row["view_names"] if "view_names" in read_with_row else await c.reads.names(nips)
+    names = row["view_names"] if "view_names" in read_with_row else await c.reads.names(_named(row, decisions))
     personal: dict[str, Any] | None = None
     if row["personal"] is not None:
         wrapped = row["view_wrapped_key"] if "view_wrapped_key" in read_with_row else ASK_THE_TABLE
